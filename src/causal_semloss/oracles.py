@@ -1,0 +1,48 @@
+"""Exact graph oracles: the only source of labels in this suite.
+
+Transitivity: is there a directed path source -> target (source != target)?
+D-separation: networkx.is_d_separator — exact, no path enumeration with cut-offs (the
+authors' checker had both a cut-off and a missing blocking rule; PAPER.md "Pitfalls").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+Edge = tuple[str, str]
+
+
+def build_graph(edges: Iterable[Edge], nodes: Iterable[str] = ()) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
+
+
+def is_acyclic(graph: nx.DiGraph) -> bool:
+    return nx.is_directed_acyclic_graph(graph)
+
+
+def has_directed_path(graph: nx.DiGraph, source: str, target: str) -> bool:
+    """Transitivity oracle. A self-query is a question error, not a trivial Yes."""
+    if source == target:
+        raise ValueError(f"self-query: {source!r} -> {target!r}")
+    return nx.has_path(graph, source, target)
+
+
+def is_d_separated(graph: nx.DiGraph, x: str, y: str, given: Sequence[str] = ()) -> bool:
+    """D-separation oracle: True when every path between x and y is blocked by `given`."""
+    if x == y:
+        raise ValueError(f"self-query: {x!r} and {y!r}")
+    return nx.is_d_separator(graph, {x}, {y}, set(given))
+
+
+def oracle_answer(task: str, graph: nx.DiGraph, x: str, y: str, given: Sequence[str] = ()) -> bool:
+    """The oracle's Yes (True) / No (False) for one question on one premise graph."""
+    if task == "transitivity":
+        return has_directed_path(graph, x, y)
+    if task == "dseparation":
+        return is_d_separated(graph, x, y, given)
+    raise ValueError(f"unknown task {task!r}")

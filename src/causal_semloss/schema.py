@@ -1,0 +1,131 @@
+"""Structured-config schemas: types and names checked at start-up, ranges checked by `validate`.
+
+Hydra composes YAML from conf/; `checked(cfg)` merges it onto these dataclasses, so a misspelt
+key or a wrong type fails before any work, with one line naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from causal_semloss.errors import ConfigError
+
+TASKS = ("transitivity", "dseparation")
+OOD_SPLITS = ("length", "branching", "reversed", "shuffled", "long_names")
+GENERATED_SPLITS = ("train", "test", *OOD_SPLITS)
+ALL_SPLITS = (*GENERATED_SPLITS, "adversarial")
+SHAPES = ("chain", "branched", "random_dag")
+
+
+@dataclass
+class SplitShapeConfig:
+    shape: str = "chain"
+    nodes: list[int] = field(default_factory=lambda: [3, 6])
+    name_length: list[int] = field(default_factory=lambda: [1, 3])
+    flip_probs: list[float] = field(default_factory=lambda: [0.0])
+    leaf_prob: float = 0.0
+    density: list[float] = field(default_factory=lambda: [0.3, 0.6])
+    branching_factor: list[float] = field(default_factory=lambda: [1.4, 2.0])
+    max_given: int = 0
+    reverse_edges: bool = False
+    shuffle: bool = False
+
+
+@dataclass
+class TaskConfig:
+    name: str = "transitivity"
+    hypothesis: str = ""
+    splits: dict[str, SplitShapeConfig] = field(default_factory=dict)
+    paper_yes_rate: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    name: str = "default"
+    n_train: int = 20000
+    n_test: int = 1000
+    n_eval: int = 1000
+    n_adversarial: int = 1000
+    queries_per_graph: int = 2
+    balance: bool = False
+    yes_rate: dict[str, Any] = field(default_factory=dict)
+    natural_rate_sample: int = 2000
+
+
+@dataclass
+class PathsConfig:
+    data_root: str = "data"
+
+
+@dataclass
+class RootConfig:
+    seed: int = 0
+    task: TaskConfig = field(default_factory=TaskConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
+    """Return `cfg` merged onto `schema` (types, names), then range-checked; raise ConfigError."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain.pop("hydra", None)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), plain)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or ""
+        msg = str(exc).splitlines()[0]
+        raise ConfigError(f"config {key}: {msg}" if key else f"config: {msg}") from None
+    validate(merged)
+    return merged
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config {key}: {message}")
+
+
+def _check_range(values: list, key: str, low: float, high: float | None = None) -> None:
+    _require(len(values) == 2, key, f"expected [min, max], got {list(values)}")
+    lo, hi = values
+    _require(lo <= hi, key, f"min {lo} > max {hi}")
+    _require(lo >= low, key, f"must be >= {low}, got {lo}")
+    if high is not None:
+        _require(hi <= high, key, f"must be <= {high}, got {hi}")
+
+
+def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
+    _require(shape.shape in SHAPES, f"{key}.shape", f"unknown shape {shape.shape!r}; one of {SHAPES}")
+    _check_range(shape.nodes, f"{key}.nodes", 2)
+    _check_range(shape.name_length, f"{key}.name_length", 1)
+    _check_range(shape.density, f"{key}.density", 0.0)
+    _check_range(shape.branching_factor, f"{key}.branching_factor", 1.0, 4.0)
+    _require(len(shape.flip_probs) > 0, f"{key}.flip_probs", "must not be empty")
+    for p in shape.flip_probs:
+        _require(0.0 <= p <= 1.0, f"{key}.flip_probs", f"probability {p} outside [0, 1]")
+    _require(0.0 <= shape.leaf_prob <= 1.0, f"{key}.leaf_prob", "outside [0, 1]")
+    _require(shape.max_given >= 0, f"{key}.max_given", "must be >= 0")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range and name checks the type system cannot express."""
+    task = cfg.task
+    _require(task.name in TASKS, "task.name", f"unknown task {task.name!r}; one of {TASKS}")
+    for name, shape in task.splits.items():
+        _require(name in ALL_SPLITS, f"task.splits.{name}", f"unknown split; one of {ALL_SPLITS}")
+        validate_split_shape(shape, f"task.splits.{name}")
+    for name in ALL_SPLITS:
+        _require(name in task.splits, "task.splits", f"missing split {name!r}")
+    data = cfg.data
+    for key in ("n_train", "n_test", "n_eval", "n_adversarial", "queries_per_graph"):
+        _require(data[key] > 0, f"data.{key}", f"must be > 0, got {data[key]}")
+    _require(data.n_adversarial % 2 == 0, "data.n_adversarial", "must be even (minimal pairs)")
+    _require(data.natural_rate_sample > 0, "data.natural_rate_sample", "must be > 0")
+    for name, rate in data.yes_rate.items():
+        _require(name in GENERATED_SPLITS, f"data.yes_rate.{name}", f"unknown split; one of {GENERATED_SPLITS}")
+        if rate is not None:
+            _require(isinstance(rate, (int, float)), f"data.yes_rate.{name}", f"not a number: {rate!r}")
+            _require(0.0 <= rate <= 1.0, f"data.yes_rate.{name}", f"outside [0, 1]: {rate}")
