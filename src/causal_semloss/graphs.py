@@ -11,7 +11,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from causal_semloss.oracles import Edge, build_graph, is_acyclic
+from causal_semloss.oracles import Edge, edges_are_acyclic
 from causal_semloss.schema import SplitShapeConfig
 from causal_semloss.text import RESERVED_WORDS
 
@@ -42,7 +42,9 @@ def random_names(rng: random.Random, count: int, length: tuple[int, int]) -> lis
     return names
 
 
-def _chain_edges(rng: random.Random, n: int, flip_prob: float, leaf_prob: float) -> list[tuple[int, int]]:
+def _chain_edges(
+    rng: random.Random, n: int, flip_prob: float, leaf_prob: float
+) -> list[tuple[int, int]]:
     """Chain 0-1-2-... where each later node may instead hang off an earlier node as a leaf."""
     edges = []
     chain_end = 0
@@ -80,7 +82,10 @@ def _branched_edges(rng: random.Random, n: int, branching: float) -> list[tuple[
 
 
 def make_graph(rng: random.Random, shape: SplitShapeConfig) -> CausalGraph:
-    """Draw one premise graph of `shape`; raises if the result is not a DAG (never expected)."""
+    """Draw one premise graph of `shape`; raises if the result is not a DAG (never expected).
+
+    `shape` should be a plain `SplitShapeConfig` (see `plain_shape`): this runs 10^5 times.
+    """
     n = rng.randint(*shape.nodes)
     if shape.shape == "chain":
         index_edges = _chain_edges(rng, n, rng.choice(list(shape.flip_probs)), shape.leaf_prob)
@@ -98,6 +103,15 @@ def make_graph(rng: random.Random, shape: SplitShapeConfig) -> CausalGraph:
         rng.shuffle(edges)
     used = {node for edge in edges for node in edge}
     graph = CausalGraph(nodes=tuple(x for x in names if x in used), edges=tuple(edges))
-    if not is_acyclic(build_graph(graph.edges)):
+    if not edges_are_acyclic(graph.edges):
         raise AssertionError(f"generated a cyclic premise: {graph.edges}")
     return graph
+
+
+def plain_shape(shape) -> SplitShapeConfig:
+    """A DictConfig split shape as a plain dataclass (attribute access 50x faster)."""
+    if isinstance(shape, SplitShapeConfig):
+        return shape
+    from omegaconf import OmegaConf
+
+    return SplitShapeConfig(**OmegaConf.to_container(shape, resolve=True))

@@ -7,5 +7,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # conf/ sits at the repository root (editable install); CAUSAL_SEMLOSS_CONF overrides it.
-CONFIG_DIR = Path(os.environ.get("CAUSAL_SEMLOSS_CONF", PACKAGE_DIR.parent.parent / "conf")).resolve()
+CONFIG_DIR = Path(
+    os.environ.get("CAUSAL_SEMLOSS_CONF", PACKAGE_DIR.parent.parent / "conf")
+).resolve()
 RESOURCES_DIR = PACKAGE_DIR / "resources"

@@ -98,7 +98,9 @@ def _check_range(values: list, key: str, low: float, high: float | None = None) 
 
 
 def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
-    _require(shape.shape in SHAPES, f"{key}.shape", f"unknown shape {shape.shape!r}; one of {SHAPES}")
+    _require(
+        shape.shape in SHAPES, f"{key}.shape", f"unknown shape {shape.shape!r}; one of {SHAPES}"
+    )
     _check_range(shape.nodes, f"{key}.nodes", 2)
     _check_range(shape.name_length, f"{key}.name_length", 1)
     _check_range(shape.density, f"{key}.density", 0.0)
@@ -125,7 +127,13 @@ def validate(cfg: DictConfig) -> None:
     _require(data.n_adversarial % 2 == 0, "data.n_adversarial", "must be even (minimal pairs)")
     _require(data.natural_rate_sample > 0, "data.natural_rate_sample", "must be > 0")
     for name, rate in data.yes_rate.items():
-        _require(name in GENERATED_SPLITS, f"data.yes_rate.{name}", f"unknown split; one of {GENERATED_SPLITS}")
+        _require(
+            name in GENERATED_SPLITS,
+            f"data.yes_rate.{name}",
+            f"unknown split; one of {GENERATED_SPLITS}",
+        )
         if rate is not None:
-            _require(isinstance(rate, (int, float)), f"data.yes_rate.{name}", f"not a number: {rate!r}")
+            _require(
+                isinstance(rate, (int, float)), f"data.yes_rate.{name}", f"not a number: {rate!r}"
+            )
             _require(0.0 <= rate <= 1.0, f"data.yes_rate.{name}", f"outside [0, 1]: {rate}")

@@ -1,0 +1,159 @@
+"""Generated data: labels match networkx on the parsed text, determinism, leakage, balance."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import networkx as nx
+import pytest
+
+from causal_semloss.data.build import build_data, read_split
+from causal_semloss.schema import ALL_SPLITS, OOD_SPLITS
+from causal_semloss.text import parse_premise, parse_question
+
+TASKS = ("transitivity", "dseparation")
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def built(request, tmp_path_factory):
+    from tests.conftest import TINY_DATA, compose_cfg
+
+    root = tmp_path_factory.mktemp(request.param)
+    cfg = compose_cfg([*TINY_DATA, f"task={request.param}", f"paths.data_root={root}"])
+    data_dir, manifest, reused = build_data(cfg)
+    assert not reused
+    return cfg, data_dir, manifest
+
+
+def _networkx_answer(task, record):
+    """Recompute the label from the *text* alone, with networkx, independently of the generator."""
+    graph = nx.DiGraph(parse_premise(record["premise"]))
+    x, y, given = parse_question(task, record["hypothesis"])
+    if task == "transitivity":
+        return nx.has_path(graph, x, y)
+    return nx.is_d_separator(graph, {x}, {y}, set(given))
+
+
+def test_every_label_matches_networkx_on_the_text(built):
+    cfg, data_dir, _ = built
+    for split in ALL_SPLITS:
+        for record in read_split(data_dir, split):
+            assert record["label"] == ("Yes" if _networkx_answer(cfg.task.name, record) else "No")
+            assert record["oracle"] == (record["label"] == "Yes")
+
+
+def test_records_are_well_formed(built):
+    cfg, data_dir, _ = built
+    for split in ALL_SPLITS:
+        for record in read_split(data_dir, split):
+            edges = [tuple(e) for e in record["edges"]]
+            assert parse_premise(record["premise"]) == edges
+            graph = nx.DiGraph(edges)
+            assert nx.is_directed_acyclic_graph(graph)
+            assert set(record["nodes"]) == set(graph.nodes)
+            assert len(record["nodes"]) == len(set(record["nodes"]))  # distinct names
+            x, y = record["query"]
+            assert x != y and x in graph and y in graph
+            assert not ({x, y} & set(record["given"]))
+            assert record["split"] == split and record["task"] == cfg.task.name
+
+
+def test_premise_shapes(built):
+    cfg, data_dir, _ = built
+    long_names = read_split(data_dir, "long_names")
+    assert all(8 <= len(n) <= 10 for r in long_names for n in r["nodes"])
+    assert all(1 <= len(n) <= 3 for r in read_split(data_dir, "train") for n in r["nodes"])
+    assert all(7 <= len(r["nodes"]) <= 15 for r in read_split(data_dir, "length"))
+    if cfg.task.name == "transitivity":
+        # length chains have no flipped edge and ask (earlier, later): always Yes.
+        assert all(r["label"] == "Yes" for r in read_split(data_dir, "length"))
+        # reversed chains ask (earlier, later) against every edge: always No.
+        assert all(r["label"] == "No" for r in read_split(data_dir, "reversed"))
+
+
+def test_no_evaluation_premise_equals_a_training_premise(built):
+    _, data_dir, _ = built
+    train = {frozenset(map(tuple, r["edges"])) for r in read_split(data_dir, "train")}
+    train_text = {r["premise"] for r in read_split(data_dir, "train")}
+    for split in ("test", *OOD_SPLITS, "adversarial"):
+        for record in read_split(data_dir, split):
+            assert frozenset(map(tuple, record["edges"])) not in train
+            assert record["premise"] not in train_text
+
+
+def test_balance_and_manifest(built):
+    cfg, data_dir, manifest = built
+    for split in ("train", "test"):
+        labels = [r["label"] for r in read_split(data_dir, split)]
+        assert labels.count("Yes") == len(labels) // 2
+    for split, info in manifest["splits"].items():
+        records = read_split(data_dir, split)
+        assert info["n"] == len(records)
+        assert info["yes_rate"] == pytest.approx(sum(r["oracle"] for r in records) / len(records))
+        assert 0.0 <= info["natural_yes_rate"] <= 1.0
+    assert manifest["seed"] == cfg.seed
+
+
+def test_queries_share_premises(built):
+    _, data_dir, _ = built
+    by_graph = collections.defaultdict(set)
+    for record in read_split(data_dir, "train"):
+        by_graph[record["graph_id"]].add(record["premise"])
+    assert all(len(premises) == 1 for premises in by_graph.values())
+    assert len(by_graph) < len(read_split(data_dir, "train"))  # some premises carry 2 questions
+
+
+def test_adversarial_minimal_pairs(built):
+    _, data_dir, _ = built
+    records = read_split(data_dir, "adversarial")
+    assert sum(r["oracle"] for r in records) * 2 == len(records)
+    pairs = collections.defaultdict(list)
+    for record in records:
+        assert record["kind"]
+        pairs[record["pair_id"]].append(record)
+    for pair in pairs.values():
+        assert len(pair) == 2
+        a, b = pair
+        assert a["label"] != b["label"] and a["kind"] == b["kind"]
+        changed_edges = set(map(tuple, a["edges"])) ^ set(map(tuple, b["edges"]))
+        changed_query = (a["query"], a["given"]) != (b["query"], b["given"])
+        assert changed_query or len(changed_edges) == 2  # one edge reversed, nothing else
+
+
+def test_same_config_same_bytes_and_reuse(tmp_path):
+    from tests.conftest import TINY_DATA, compose_cfg
+
+    digests = []
+    for root in ("a", "b"):
+        cfg = compose_cfg([*TINY_DATA, "task=dseparation", f"paths.data_root={tmp_path / root}"])
+        data_dir, manifest, _ = build_data(cfg)
+        digests.append({s: i["sha256"] for s, i in manifest["splits"].items()})
+        digests.append((data_dir / "manifest.json").read_bytes())
+    assert digests[0] == digests[2] and digests[1] == digests[3]
+    _, _, reused = build_data(cfg)
+    assert reused
+    other = compose_cfg(
+        [*TINY_DATA, "task=dseparation", "seed=1", f"paths.data_root={tmp_path / 'a'}"]
+    )
+    _, manifest, reused = build_data(other)
+    assert not reused and {s: i["sha256"] for s, i in manifest["splits"].items()} != digests[0]
+
+
+def test_balance_true_and_paper_balance(tiny_cfg):
+    _, manifest, _ = build_data(tiny_cfg("data.balance=true"))
+    assert all(info["yes_rate"] == 0.5 for info in manifest["splits"].values())
+    _, manifest, _ = build_data(
+        tiny_cfg("data=paper", *[f"data.{k}" for k in ("n_train=500", "n_eval=500")])
+    )
+    assert manifest["splits"]["train"]["yes_rate"] == pytest.approx(0.628, abs=0.002)
+    assert manifest["splits"]["length"]["yes_rate"] == 1.0
+    assert manifest["splits"]["shuffled"]["yes_rate"] == pytest.approx(0.002, abs=0.002)
+    assert manifest["splits"]["test"]["yes_rate"] == 0.5
+
+
+def test_manifest_is_json_with_hashes(built):
+    _, data_dir, _ = built
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    assert set(manifest["splits"]) == set(ALL_SPLITS)
+    assert all(len(info["sha256"]) == 64 for info in manifest["splits"].values())

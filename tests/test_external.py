@@ -1,0 +1,133 @@
+"""External JSONL sets: both row shapes, every invalid reason, on_invalid modes, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from causal_semloss.data.external import load_external
+from causal_semloss.errors import DataError
+from tests.conftest import run_cli
+
+ROWS = [
+    # valid, no periods between sentences, mixed-case and digit names
+    {"premise": "a1 causes B2 B2 causes 33", "hypothesis": "Does a1 cause 33?", "label": "Yes"},
+    # valid, prompt/completion shape with the paper's chat wrapper
+    {
+        "prompt": "<start_of_turn>user\nGiven the following causal relationships:\nX causes Y. Z causes Y.\n\n"
+        "Does X cause Z?\nPlease answer with only 'Yes' or 'No'.<end_of_turn>\n<start_of_turn>model\n",
+        "completion": "No",
+    },
+    {
+        "premise": "A causes B. B causes A.",
+        "hypothesis": "Does A cause B?",
+        "label": "Yes",
+    },  # cyclic
+    {"premise": "A causes B.", "hypothesis": "Does A cause A?", "label": "No"},  # self-query
+    {"premise": "A causes B.", "hypothesis": "Does A cause Q?", "label": "No"},  # unknown node
+    {"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "No"},  # wrong label
+    {"premise": "A is B.", "hypothesis": "Does A cause B?", "label": "No"},  # no edges
+    {"premise": "A causes B.", "hypothesis": "Is A a cause?", "label": "No"},  # no question
+    {"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "Maybe"},  # bad label
+]
+REASONS = {
+    "cyclic_premise": 1,
+    "self_query": 1,
+    "unknown_query_node": 1,
+    "label_mismatch": 1,
+    "unparseable_premise": 1,
+    "unparseable_question": 1,
+    "bad_label": 1,
+}
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_reasons_and_keep(tmp_path):
+    loaded = load_external(_write(tmp_path / "set.jsonl", ROWS), "transitivity")
+    assert loaded.summary() == {"n": 9, "valid": 2, "invalid": dict(sorted(REASONS.items()))}
+    assert len(loaded.records) == 9
+    valid = [r for r in loaded.records if r["valid"]]
+    assert [r["oracle"] for r in valid] == [True, False]
+    assert valid[1]["edges"] == [["X", "Y"], ["Z", "Y"]]
+
+
+def test_drop_and_error(tmp_path):
+    path = _write(tmp_path / "set.jsonl", ROWS)
+    dropped = load_external(path, "transitivity", on_invalid="drop")
+    assert len(dropped.records) == 2 and dropped.summary()["invalid"] == dict(
+        sorted(REASONS.items())
+    )
+    with pytest.raises(DataError, match=r"set.jsonl:3: invalid row \(cyclic_premise\)"):
+        load_external(path, "transitivity", on_invalid="error")
+
+
+def test_dseparation_rows(tmp_path):
+    rows = [
+        {
+            "premise": "A causes B. C causes B.",
+            "hypothesis": "Are A and C d-separated given {}?",
+            "label": "Yes",
+        },
+        {
+            "premise": "A causes B. C causes B.",
+            "hypothesis": "Are A and C d-separated given {B}?",
+            "label": "No",
+        },
+        {
+            "premise": "A causes B. B causes C.",
+            "hypothesis": "Are A and C d-separated?",
+            "label": "No",
+        },
+        {
+            "premise": "A causes B. B causes C.",
+            "hypothesis": "Are A and C d-separated given {A}?",
+            "label": "No",
+        },
+    ]
+    loaded = load_external(_write(tmp_path / "d.jsonl", rows), "dseparation")
+    assert loaded.summary() == {"n": 4, "valid": 3, "invalid": {"query_in_given": 1}}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", r"bad.jsonl:2: malformed JSON"),
+        ('{"premise": "A causes B.", "label": "Yes"}', r"bad.jsonl:2: missing field 'hypothesis'"),
+        ('{"text": "A causes B."}', r"bad.jsonl:2: expected fields"),
+        ("[1, 2]", r"bad.jsonl:2: expected a JSON object"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n" + line + "\n")
+    with pytest.raises(DataError, match=message):
+        load_external(path, "transitivity")
+
+
+def test_empty_file_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="no rows"):
+        load_external(_write(tmp_path / "empty.jsonl", []), "transitivity")
+
+
+def test_check_cli_json(tmp_path):
+    path = _write(tmp_path / "set.jsonl", ROWS)
+    result = run_cli("causal_semloss.data.check", str(path), "--task", "transitivity", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "n": 9,
+        "valid": 2,
+        "invalid": dict(sorted(REASONS.items())),
+    }
+    (tmp_path / "bad.jsonl").write_text("{oops\n")
+    result = run_cli(
+        "causal_semloss.data.check", str(tmp_path / "bad.jsonl"), "--task", "transitivity"
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'bad.jsonl'}:1: malformed JSON (Expecting property name enclosed in double quotes)"
+    ]
