@@ -22,7 +22,30 @@ DSEP_RE = re.compile(
 # such as "No causes Yes." cannot be generated.
 RESERVED_WORDS = frozenset(
     w.lower()
-    for w in ["Yes", "No", "Does", "cause", "causes", "Are", "and", "d", "separated", "given", "Given", "the", "following", "causal", "relationships", "Please", "answer", "with", "only", "or", "user", "model"]
+    for w in [
+        "Yes",
+        "No",
+        "Does",
+        "cause",
+        "causes",
+        "Are",
+        "and",
+        "d",
+        "separated",
+        "given",
+        "Given",
+        "the",
+        "following",
+        "causal",
+        "relationships",
+        "Please",
+        "answer",
+        "with",
+        "only",
+        "or",
+        "user",
+        "model",
+    ]
 )
 
 
