@@ -1,0 +1,1 @@
+"""Data: generated splits with oracle labels (`generate`), external JSONL sets (`external`)."""

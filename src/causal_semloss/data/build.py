@@ -1,0 +1,142 @@
+"""Build a task's whole data directory: every split, a manifest, all written atomically.
+
+The directory is keyed by a hash of (task, data, seed) config, so a second run with the same
+config reuses it; it is assembled in a temp dir and renamed into place, so a crash never
+leaves a half-written data set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from causal_semloss.atomic import write_json, write_jsonl
+from causal_semloss.data.adversarial import generate_adversarial
+from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
+from causal_semloss.graphs import plain_shape
+from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def data_identity(cfg: DictConfig) -> dict:
+    """Everything that determines the data bytes."""
+    return {
+        "format": FORMAT_VERSION,
+        "seed": int(cfg.seed),
+        "task": OmegaConf.to_container(cfg.task, resolve=True),
+        "data": OmegaConf.to_container(cfg.data, resolve=True),
+    }
+
+
+def config_hash(cfg: DictConfig) -> str:
+    blob = json.dumps(data_identity(cfg), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def data_dir_for(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.data_root) / f"{cfg.task.name}-{cfg.data.name}-{config_hash(cfg)}"
+
+
+def split_sizes(cfg: DictConfig) -> dict[str, int]:
+    sizes = {"train": cfg.data.n_train, "test": cfg.data.n_test}
+    sizes.update({name: cfg.data.n_eval for name in OOD_SPLITS})
+    sizes["adversarial"] = cfg.data.n_adversarial
+    return sizes
+
+
+def target_yes_rate(cfg: DictConfig, split: str) -> float | None:
+    if cfg.data.balance:
+        return 0.5
+    return cfg.data.yes_rate.get(split)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_manifest(data_dir: Path) -> dict | None:
+    path = Path(data_dir) / MANIFEST
+    if not path.exists():
+        return None
+    manifest = json.loads(path.read_text())
+    if all((Path(data_dir) / s["file"]).exists() for s in manifest["splits"].values()):
+        return manifest
+    return None
+
+
+def build_data(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> tuple[Path, dict, bool]:
+    """Generate (or reuse) the data dir for `cfg`. Returns (dir, manifest, reused)."""
+    target = data_dir_for(cfg)
+    manifest = load_manifest(target)
+    if manifest is not None:
+        return target, manifest, True
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        manifest = _write_splits(cfg, staging, progress)
+        if target.exists():  # a stale dir without a valid manifest
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target, manifest, False
+
+
+def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
+    task = cfg.task
+    sizes = split_sizes(cfg)
+    train_keys: set = set()
+    splits: dict[str, dict] = {}
+    for split in (*GENERATED_SPLITS, "adversarial"):
+        shape = plain_shape(task.splits[split])
+        rng = split_rng(cfg.seed, task.name, split)
+        if split == "adversarial":
+            records = generate_adversarial(
+                task=task.name, shape=shape, hypothesis_template=task.hypothesis, n=sizes[split],
+                rng=rng, forbidden=train_keys, progress=progress,
+            )
+            natural = 0.5
+        else:
+            records = generate_split(
+                task=task.name, split=split, shape=shape, hypothesis_template=task.hypothesis,
+                n=sizes[split], yes_rate=target_yes_rate(cfg, split),
+                queries_per_graph=cfg.data.queries_per_graph, rng=rng,
+                forbidden=None if split == "train" else train_keys,
+                seen_keys=train_keys if split == "train" else None, progress=progress,
+            )
+            natural = natural_yes_rate(
+                task=task.name, shape=shape, n=cfg.data.natural_rate_sample,
+                rng=split_rng(cfg.seed, task.name, f"{split}:natural"),
+            )
+        path = out / f"{split}.jsonl"
+        write_jsonl(path, records)
+        splits[split] = {
+            "file": path.name,
+            "n": len(records),
+            "yes_rate": sum(r["oracle"] for r in records) / len(records),
+            "natural_yes_rate": natural,
+            "target_yes_rate": 0.5 if split == "adversarial" else target_yes_rate(cfg, split),
+            "n_graphs": len({r["graph_id"] for r in records}),
+            "sha256": sha256_file(path),
+        }
+    manifest = {"task": task.name, "config_hash": config_hash(cfg), **data_identity(cfg), "splits": splits}
+    write_json(out / MANIFEST, manifest)
+    return manifest
+
+
+def read_split(data_dir: str | Path, split: str) -> list[dict]:
+    with open(Path(data_dir) / f"{split}.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
