@@ -35,7 +35,7 @@ def _edge_flip_path(rng: random.Random) -> Pair:
 
 
 def _adjacent_unlinked(rng: random.Random) -> Pair:
-    """"v causes u" is in the text; "Does u cause v?" (No) vs "Does v cause u?" (Yes)."""
+    """ "v causes u" is in the text; "Does u cause v?" (No) vs "Does v cause u?" (Yes)."""
     edges = [e[::-1] if rng.random() < 0.5 else e for e in _chain(rng)]
     u, v = rng.choice(edges)
     return edges, (v, u, ()), edges, (u, v, ())
@@ -124,8 +124,12 @@ def generate_adversarial(
         for edges, (x, y, given) in ((edges_a, query_a), (edges_b, query_b)):
             named = [(names[u], names[v]) for u, v in edges + leaves]
             named = [named[i] for i in order]
-            graph = CausalGraph(nodes=tuple(n for n in names if any(n in e for e in named)), edges=tuple(named))
-            answer = oracle_answer(task, build_graph(graph.edges), names[x], names[y], [names[g] for g in given])
+            graph = CausalGraph(
+                nodes=tuple(n for n in names if any(n in e for e in named)), edges=tuple(named)
+            )
+            answer = oracle_answer(
+                task, build_graph(graph.edges), names[x], names[y], [names[g] for g in given]
+            )
             sides.append((graph, names[x], names[y], [names[g] for g in given], answer))
         if sides[0][4] == sides[1][4] or (forbidden and any(s[0].key in forbidden for s in sides)):
             continue
@@ -133,10 +137,18 @@ def generate_adversarial(
         for side, (graph, x, y, given, answer) in enumerate(sides):
             records.append(
                 make_record(
-                    task=task, split="adversarial", index=len(records),
-                    graph_id=f"{pair_id}-{'a' if edges_a == edges_b else 'ab'[side]}", graph=graph,
-                    hypothesis_template=hypothesis_template, x=x, y=y, given=given,
-                    answer=answer, kind=kind, pair_id=pair_id,
+                    task=task,
+                    split="adversarial",
+                    index=len(records),
+                    graph_id=f"{pair_id}-{'a' if edges_a == edges_b else 'ab'[side]}",
+                    graph=graph,
+                    hypothesis_template=hypothesis_template,
+                    x=x,
+                    y=y,
+                    given=given,
+                    answer=answer,
+                    kind=kind,
+                    pair_id=pair_id,
                 )
             )
         pair_index += 1

@@ -76,7 +76,9 @@ def load_manifest(data_dir: Path) -> dict | None:
     return None
 
 
-def build_data(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> tuple[Path, dict, bool]:
+def build_data(
+    cfg: DictConfig, progress: Callable[[int], None] | None = None
+) -> tuple[Path, dict, bool]:
     """Generate (or reuse) the data dir for `cfg`. Returns (dir, manifest, reused)."""
     target = data_dir_for(cfg)
     manifest = load_manifest(target)
@@ -105,20 +107,33 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
         rng = split_rng(cfg.seed, task.name, split)
         if split == "adversarial":
             records = generate_adversarial(
-                task=task.name, shape=shape, hypothesis_template=task.hypothesis, n=sizes[split],
-                rng=rng, forbidden=train_keys, progress=progress,
+                task=task.name,
+                shape=shape,
+                hypothesis_template=task.hypothesis,
+                n=sizes[split],
+                rng=rng,
+                forbidden=train_keys,
+                progress=progress,
             )
             natural = 0.5
         else:
             records = generate_split(
-                task=task.name, split=split, shape=shape, hypothesis_template=task.hypothesis,
-                n=sizes[split], yes_rate=target_yes_rate(cfg, split),
-                queries_per_graph=cfg.data.queries_per_graph, rng=rng,
+                task=task.name,
+                split=split,
+                shape=shape,
+                hypothesis_template=task.hypothesis,
+                n=sizes[split],
+                yes_rate=target_yes_rate(cfg, split),
+                queries_per_graph=cfg.data.queries_per_graph,
+                rng=rng,
                 forbidden=None if split == "train" else train_keys,
-                seen_keys=train_keys if split == "train" else None, progress=progress,
+                seen_keys=train_keys if split == "train" else None,
+                progress=progress,
             )
             natural = natural_yes_rate(
-                task=task.name, shape=shape, n=cfg.data.natural_rate_sample,
+                task=task.name,
+                shape=shape,
+                n=cfg.data.natural_rate_sample,
                 rng=split_rng(cfg.seed, task.name, f"{split}:natural"),
             )
         path = out / f"{split}.jsonl"
@@ -132,7 +147,12 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
             "n_graphs": len({r["graph_id"] for r in records}),
             "sha256": sha256_file(path),
         }
-    manifest = {"task": task.name, "config_hash": config_hash(cfg), **data_identity(cfg), "splits": splits}
+    manifest = {
+        "task": task.name,
+        "config_hash": config_hash(cfg),
+        **data_identity(cfg),
+        "splits": splits,
+    }
     write_json(out / MANIFEST, manifest)
     return manifest
 

@@ -16,7 +16,9 @@ from causal_semloss.schema import TASKS
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="causal-semloss-check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="causal-semloss-check", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("file")
     parser.add_argument("--task", required=True, choices=TASKS)
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")

@@ -44,7 +44,11 @@ class LoadedSet:
         return self.n_rows - sum(self.invalid_counts.values())
 
     def summary(self) -> dict:
-        return {"n": self.n_rows, "valid": self.n_valid, "invalid": dict(sorted(self.invalid_counts.items()))}
+        return {
+            "n": self.n_rows,
+            "valid": self.n_valid,
+            "invalid": dict(sorted(self.invalid_counts.items())),
+        }
 
 
 def normalize_label(raw) -> bool | None:
@@ -71,7 +75,9 @@ def _text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
         if not isinstance(row["prompt"], str):
             raise DataError(f"{where}: field 'prompt' must be a string")
         return (*split_question(task, row["prompt"]), row["completion"])
-    raise DataError(f"{where}: expected fields premise/hypothesis/label or prompt/completion, got {sorted(row)}")
+    raise DataError(
+        f"{where}: expected fields premise/hypothesis/label or prompt/completion, got {sorted(row)}"
+    )
 
 
 def classify_row(task: str, premise: str, hypothesis: str, raw_label) -> tuple[dict, str | None]:
@@ -149,4 +155,6 @@ def load_external(path: str | Path, task: str, on_invalid: str = "keep") -> Load
             )
     if n_rows == 0:
         raise DataError(f"{path}: no rows")
-    return LoadedSet(path=str(path), task=task, records=records, n_rows=n_rows, invalid_counts=counts)
+    return LoadedSet(
+        path=str(path), task=task, records=records, n_rows=n_rows, invalid_counts=counts
+    )

@@ -14,7 +14,9 @@ from causal_semloss.graphs import CausalGraph
 Query = tuple[str, str, tuple[str, ...]]
 
 
-def _random_given(rng: random.Random, graph: CausalGraph, x: str, y: str, max_given: int) -> tuple[str, ...]:
+def _random_given(
+    rng: random.Random, graph: CausalGraph, x: str, y: str, max_given: int
+) -> tuple[str, ...]:
     others = [n for n in graph.nodes if n not in (x, y)]
     k = rng.randint(0, min(max_given, len(others)))
     return tuple(sorted(rng.sample(others, k), key=graph.nodes.index))

@@ -42,7 +42,9 @@ def generate_split(
     Graphs whose edge set is in `forbidden` (the training premises) are skipped, so no
     evaluation premise equals a training premise. Keys of accepted graphs go to `seen_keys`.
     """
-    quota = None if yes_rate is None else {True: round(n * yes_rate), False: n - round(n * yes_rate)}
+    quota = (
+        None if yes_rate is None else {True: round(n * yes_rate), False: n - round(n * yes_rate)}
+    )
     records: list[dict] = []
     graphs_drawn = 0
     while len(records) < n:
@@ -70,8 +72,16 @@ def generate_split(
                 quota[answer] -= 1
             records.append(
                 make_record(
-                    task=task, split=split, index=len(records), graph_id=graph_id, graph=graph,
-                    hypothesis_template=hypothesis_template, x=x, y=y, given=given, answer=answer,
+                    task=task,
+                    split=split,
+                    index=len(records),
+                    graph_id=graph_id,
+                    graph=graph,
+                    hypothesis_template=hypothesis_template,
+                    x=x,
+                    y=y,
+                    given=given,
+                    answer=answer,
                 )
             )
             added += 1
