@@ -21,6 +21,16 @@ TINY_DATA = [
     "data.n_adversarial=40",
     "data.natural_rate_sample=50",
 ]
+# A Gemma 3 small enough for a test to train in a second or two.
+TINY_MODEL = [
+    "model.architecture.hidden_size=32",
+    "model.architecture.num_hidden_layers=2",
+    "model.architecture.num_attention_heads=2",
+    "model.architecture.num_key_value_heads=1",
+    "model.architecture.head_dim=16",
+    "model.architecture.query_pre_attn_scalar=16",
+    "model.architecture.intermediate_size=64",
+]
 
 
 def compose_cfg(overrides: list[str] | None = None):

@@ -62,11 +62,89 @@ class PathsConfig:
 
 
 @dataclass
+class PromptConfig:
+    template: str = ""
+    answer: str = "{label}"
+    yes_word: str = "Yes"
+    no_word: str = "No"
+
+
+@dataclass
+class LoraConfig:
+    r: int = 32
+    alpha: int = 32
+    dropout: float = 0.1
+    target_modules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "tiny_gemma3"
+    source: str = "config"
+    name_or_path: str | None = None
+    gguf_file: str | None = None
+    allow_download: bool = False
+    dtype: str = "float32"
+    attn_implementation: str = "sdpa"
+    architecture: dict[str, Any] = field(default_factory=dict)
+    tokenizer_words: list[str] = field(default_factory=list)
+    lora: LoraConfig | None = None
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+
+
+@dataclass
+class LossConfig:
+    name: str = "none"
+    scope: str = "full"
+    paper_ce_bug: bool = False
+    schedule: str = "constant(0.0)"
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainConfig:
+    name: str = "default"
+    epochs: int = 1
+    max_steps: int | None = None
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
+    warmup_steps: int = 0
+    lr_schedule: str = "constant"
+    grad_clip: float = 1.0
+    threads: int = 1
+    val_size: int = 256
+    eval_steps: int = 250
+    collapse_band: list[float] = field(default_factory=lambda: [0.05, 0.95])
+    log_steps: int = 25
+    checkpoint_steps: int = 500
+    eval_batch_size: int = 128
+    device: str = "auto"
+    bf16: bool = False
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "none"
+    mode: str = "disabled"
+    project: str = "causal-semloss"
+    entity: str | None = None
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RootConfig:
     seed: int = 0
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
@@ -112,6 +190,74 @@ def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
     _require(shape.max_given >= 0, f"{key}.max_given", "must be >= 0")
 
 
+def validate_model(model: ModelConfig) -> None:
+    _require(
+        model.source in ("config", "pretrained", "gguf"),
+        "model.source",
+        f"unknown source {model.source!r}",
+    )
+    if model.source == "config":
+        from transformers import Gemma3TextConfig
+
+        known = set(Gemma3TextConfig.__annotations__) | {"rope_theta", "rope_local_base_freq"}
+        for key in model.architecture:
+            _require(key in known, f"model.architecture.{key}", "not a Gemma3TextConfig field")
+        sliding = model.architecture.get("sliding_window")
+        _require(
+            isinstance(sliding, int), "model.architecture.sliding_window", "must be an integer"
+        )
+    for key in ("template", "answer"):
+        _require("{" in model.prompt[key], f"model.prompt.{key}", "has no {field} to fill")
+
+
+def validate_training(cfg: DictConfig) -> None:
+    from causal_semloss.losses import SEMANTIC_TERMS
+    from causal_semloss.schedules import parse_schedule
+
+    loss, train = cfg.loss, cfg.train
+    _require(
+        loss.scope in ("full", "answer"),
+        "loss.scope",
+        f"expected full or answer, got {loss.scope!r}",
+    )
+    for term in loss.terms:
+        _require(
+            term in SEMANTIC_TERMS,
+            "loss.terms",
+            f"unknown term {term!r}; one of {sorted(SEMANTIC_TERMS)}",
+        )
+    parse_schedule(loss.schedule)
+    for key in (
+        "epochs",
+        "batch_size",
+        "grad_accum",
+        "threads",
+        "val_size",
+        "eval_steps",
+        "log_steps",
+        "checkpoint_steps",
+        "eval_batch_size",
+    ):
+        _require(train[key] > 0, f"train.{key}", f"must be > 0, got {train[key]}")
+    _require(train.max_steps is None or train.max_steps > 0, "train.max_steps", "must be > 0")
+    _require(train.lr > 0, "train.lr", f"must be > 0, got {train.lr}")
+    _require(train.weight_decay >= 0, "train.weight_decay", "must be >= 0")
+    _require(train.warmup_steps >= 0, "train.warmup_steps", "must be >= 0")
+    _require(
+        train.lr_schedule in ("constant", "linear", "cosine"),
+        "train.lr_schedule",
+        "expected constant, linear or cosine",
+    )
+    _require(train.device in ("auto", "cpu", "cuda"), "train.device", "expected auto, cpu or cuda")
+    lo, hi = train.collapse_band
+    _require(0 <= lo < hi <= 1, "train.collapse_band", "expected [low, high] within [0, 1]")
+    _require(
+        cfg.logger.mode in ("offline", "online", "disabled"),
+        "logger.mode",
+        "expected offline, online or disabled",
+    )
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and name checks the type system cannot express."""
     task = cfg.task
@@ -137,3 +283,5 @@ def validate(cfg: DictConfig) -> None:
                 isinstance(rate, (int, float)), f"data.yes_rate.{name}", f"not a number: {rate!r}"
             )
             _require(0.0 <= rate <= 1.0, f"data.yes_rate.{name}", f"outside [0, 1]: {rate}")
+    validate_model(cfg.model)
+    validate_training(cfg)

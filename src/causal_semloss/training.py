@@ -1,0 +1,368 @@
+"""Fine-tuning loop: CE + λ_t · semantic terms, checkpoint/resume, collapse monitor.
+
+Why a plain loop and not HF `Trainer`: the models here are tiny and CPU-bound, where Trainer's
+per-step machinery is a measurable share of the step (benchmarks/bench_train.py measures ours
+against a bare forward+backward+AdamW); the loop below is short enough to read in one sitting,
+resumes bit-exactly (data order is a pure function of (seed, epoch), RNG states are saved),
+and does what the suite needs — gradient accumulation, clipping, warm-up, bf16 autocast on
+CUDA. It does not do multi-GPU; the models in this suite fit one device.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from causal_semloss.atomic import atomic_path, write_json
+from causal_semloss.batches import EncodedSet, collate, encode_records
+from causal_semloss.data.build import build_data, read_split
+from causal_semloss.errors import ConfigError
+from causal_semloss.losses import compute_loss, logits_start
+from causal_semloss.modeling import Backbone, load_backbone, save_backbone
+from causal_semloss.run_logger import make_logger
+from causal_semloss.schedules import lambda_at, parse_schedule
+from causal_semloss.scoring import yes_no_margins
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint.pt"
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT/SIGTERM arrived: a checkpoint was written; rerunning with the same dir resumes."""
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    history: dict = field(
+        default_factory=lambda: {"step": [], "loss": [], "ce": [], "lambda": [], "lr": []}
+    )
+    validation: list = field(default_factory=list)
+
+
+def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """Hold out whole premises, half Yes and half No questions, as the validation set."""
+    rng = random.Random(f"validation:{seed}")
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    want = {True: size // 2, False: size - size // 2}
+    held: set[int] = set()
+    held_graphs: set[str] = set()
+    for i in order:
+        rec = records[i]
+        if want[rec["oracle"]] > 0 and rec["graph_id"] not in held_graphs:
+            want[rec["oracle"]] -= 1
+            held.add(i)
+            held_graphs.add(rec["graph_id"])
+    train = [r for i, r in enumerate(records) if i not in held and r["graph_id"] not in held_graphs]
+    return train, [records[i] for i in sorted(held)]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device=cuda but no CUDA device is available")
+    return torch.device(name)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    return (
+        max(0.0, 1.0 - progress)
+        if schedule == "linear"
+        else 0.5 * (1 + math.cos(math.pi * progress))
+    )
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n, generator=generator).tolist()
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: DictConfig,
+        out_dir: Path,
+        backbone: Backbone,
+        train_set: EncodedSet,
+        val_set: EncodedSet,
+    ):
+        self.cfg, self.out_dir, self.backbone = cfg, Path(out_dir), backbone
+        self.train_set, self.val_set = train_set, val_set
+        tc = cfg.train
+        self.device = resolve_device(tc.device)
+        self.model = backbone.model.to(self.device)
+        self.micro = tc.batch_size
+        self.per_step = tc.batch_size * tc.grad_accum
+        self.steps_per_epoch = len(train_set) // self.per_step
+        if self.steps_per_epoch == 0:
+            raise ConfigError(
+                f"training set has {len(train_set)} examples, fewer than one batch of {self.per_step}"
+            )
+        self.total_steps = tc.max_steps or tc.epochs * self.steps_per_epoch
+        self.schedule = parse_schedule(cfg.loss.schedule)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            params, lr=tc.lr, weight_decay=tc.weight_decay, betas=tuple(tc.betas)
+        )
+        self.state = TrainState()
+        self._stop = False
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        payload = {
+            "step": self.state.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "history": self.state.history,
+            "validation": self.state.validation,
+        }
+        with atomic_path(self.out_dir / CHECKPOINT) as tmp:
+            torch.save(payload, tmp)
+
+    def maybe_resume(self) -> bool:
+        path = self.out_dir / CHECKPOINT
+        if not path.exists():
+            return False
+        payload = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        torch.set_rng_state(payload["torch_rng"])
+        self.state = TrainState(
+            step=payload["step"], history=payload["history"], validation=payload["validation"]
+        )
+        log.info("resumed from %s at step %d", path, self.state.step)
+        return True
+
+    # -- one optimisation step ---------------------------------------------------------------
+    def micro_batches(self, step: int) -> list[list[int]]:
+        epoch, offset = divmod(step, self.steps_per_epoch)
+        order = epoch_order(len(self.train_set), self.cfg.seed, epoch)
+        chunk = order[offset * self.per_step : (offset + 1) * self.per_step]
+        return [chunk[i : i + self.micro] for i in range(0, len(chunk), self.micro)]
+
+    def train_step(self, step: int) -> dict:
+        lc, tc = self.cfg.loss, self.cfg.train
+        lam = lambda_at(self.schedule, step, self.total_steps)
+        lr = tc.lr * lr_factor(step, self.total_steps, tc.warmup_steps, tc.lr_schedule)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        totals = {"loss": 0.0, "ce": 0.0}
+        for indices in self.micro_batches(step):
+            batch = collate(
+                self.train_set, indices, self.backbone.tokenizer.pad_token_id, with_answer=True
+            )
+            start = logits_start(batch["answer_col"], lc.scope)
+            width = batch["input_ids"].shape[1]
+            with torch.autocast(
+                self.device.type,
+                dtype=torch.bfloat16,
+                enabled=tc.bf16 and self.device.type == "cuda",
+            ):
+                logits = self.model(
+                    input_ids=batch["input_ids"].to(self.device),
+                    attention_mask=batch["attention_mask"].to(self.device),
+                    position_ids=batch["position_ids"].to(self.device),
+                    logits_to_keep=width - start if start > 0 else 0,
+                    use_cache=False,
+                ).logits.float()
+            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            parts = compute_loss(
+                logits,
+                batch,
+                start=start,
+                scope=lc.scope,
+                paper_ce_bug=lc.paper_ce_bug,
+                terms=list(lc.terms),
+                lam=lam,
+                yes_id=self.backbone.yes_id,
+                no_id=self.backbone.no_id,
+            )
+            (parts.total / tc.grad_accum).backward()
+            totals["loss"] += parts.total.item() / tc.grad_accum
+            totals["ce"] += parts.ce.item() / tc.grad_accum
+            for name, value in parts.semantic.items():
+                totals[f"sem/{name}"] = (
+                    totals.get(f"sem/{name}", 0.0) + value.item() / tc.grad_accum
+                )
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return {**totals, "lambda": lam, "lr": lr}
+
+    def validate(self) -> dict:
+        tok = self.backbone.tokenizer
+        margins = yes_no_margins(
+            self.model,
+            self.val_set,
+            pad_id=tok.pad_token_id,
+            yes_id=self.backbone.yes_id,
+            no_id=self.backbone.no_id,
+            batch_size=self.cfg.train.eval_batch_size,
+        )
+        predicted_yes = margins > 0
+        yes_rate = predicted_yes.float().mean().item()
+        accuracy = (predicted_yes == self.val_set.oracle).float().mean().item()
+        lo, hi = self.cfg.train.collapse_band
+        return {
+            "step": self.state.step,
+            "accuracy": accuracy,
+            "yes_rate": yes_rate,
+            "collapse_warning": not lo <= yes_rate <= hi,
+        }
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _request_stop(self, signum, frame) -> None:
+        self._stop = True
+
+    def run(self, interrupt_at: int | None = None) -> TrainState:
+        tc = self.cfg.train
+        self.model.train()
+        handlers = {
+            sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        logger = make_logger(
+            self.cfg,
+            self.out_dir,
+            name=self.out_dir.name,
+            job_type=self.cfg.get("variant_name", "train"),
+            config=OmegaConf.to_container(self.cfg, resolve=True),
+        )
+        try:
+            with tqdm(
+                total=self.total_steps,
+                initial=self.state.step,
+                desc="train",
+                unit="step",
+                mininterval=1.0,
+            ) as bar:
+                while self.state.step < self.total_steps:
+                    step = self.state.step
+                    metrics = self.train_step(step)
+                    self.state.step += 1
+                    bar.update(1)
+                    if step % tc.log_steps == 0 or self.state.step == self.total_steps:
+                        for key in ("loss", "ce", "lambda", "lr"):
+                            self.state.history[key].append(metrics[key])
+                        self.state.history["step"].append(step)
+                        for key, value in metrics.items():
+                            if key.startswith("sem/"):
+                                self.state.history.setdefault(key, []).append(value)
+                        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=step)
+                        bar.set_postfix(loss=f"{metrics['loss']:.4f}")
+                    if self.state.step % tc.eval_steps == 0 or self.state.step == self.total_steps:
+                        val = self.validate()
+                        self.state.validation.append(val)
+                        logger.log(
+                            {f"val/{k}": v for k, v in val.items() if k != "step"}, step=step
+                        )
+                        if val["collapse_warning"]:
+                            log.warning(
+                                "step %d: validation yes-rate %.3f outside %s — collapsing?",
+                                self.state.step,
+                                val["yes_rate"],
+                                list(tc.collapse_band),
+                            )
+                    if self.state.step % tc.checkpoint_steps == 0:
+                        self.save_checkpoint()
+                    if interrupt_at is not None and self.state.step == interrupt_at:
+                        self._stop = True
+                    if self._stop and self.state.step < self.total_steps:
+                        self.save_checkpoint()
+                        raise TrainingInterrupted(
+                            f"interrupted at step {self.state.step}/{self.total_steps}; checkpoint in "
+                            f"{self.out_dir}; rerun with the same output dir to resume"
+                        )
+            if self.state.validation:
+                logger.summary({f"final/val_{k}": v for k, v in self.state.validation[-1].items()})
+        finally:
+            logger.finish()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        return self.state
+
+
+def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
+    """Data (generated or reused) + backbone + encoded train/validation sets."""
+    data_dir, _, _ = build_data(cfg)
+    records = read_split(data_dir, "train")
+    train_records, val_records = split_validation(records, cfg.train.val_size, cfg.seed)
+    if not train_records:
+        raise ConfigError(
+            f"no training examples: {data_dir}/train.jsonl has {len(records)} and "
+            f"train.val_size={cfg.train.val_size} are held out for validation"
+        )
+    backbone = load_backbone(cfg)
+    prompt = cfg.model.prompt
+    return (
+        backbone,
+        encode_records(train_records, backbone.tokenizer, prompt),
+        encode_records(val_records, backbone.tokenizer, prompt),
+        data_dir,
+    )
+
+
+def train(cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None) -> dict:
+    """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
+
+    Writes `out_dir/model/` (safetensors + tokenizer) and `out_dir/train_metrics.json`, each
+    atomically; the checkpoint is removed once the final model is in place.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.train.threads)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    backbone, train_set, val_set, data_dir = prepare(cfg)
+    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
+    resumed = trainer.maybe_resume()
+    state = trainer.run(interrupt_at=interrupt_at)
+    n_params = sum(p.numel() for p in backbone.model.parameters())
+    n_trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
+    metrics = {
+        "steps": state.step,
+        "total_steps": trainer.total_steps,
+        "examples_seen": state.step * trainer.per_step,
+        "n_train": len(train_set),
+        "n_val": len(val_set),
+        "params": n_params,
+        "trainable_params": n_trainable,
+        "resumed": resumed,
+        "data_dir": str(data_dir),
+        "history": state.history,
+        "validation": state.validation,
+    }
+    staging = Path(tempfile.mkdtemp(prefix=".model.", dir=out_dir))
+    try:
+        save_backbone(backbone, staging)
+        if (out_dir / "model").exists():
+            shutil.rmtree(out_dir / "model")
+        staging.rename(out_dir / "model")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_json(out_dir / "train_metrics.json", metrics)
+    (out_dir / CHECKPOINT).unlink(missing_ok=True)
+    return metrics
+
+
+def load_metrics(out_dir: str | Path) -> dict:
+    return json.loads((Path(out_dir) / "train_metrics.json").read_text())

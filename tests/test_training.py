@@ -1,0 +1,153 @@
+"""Training end to end on tiny settings: outputs, determinism, resume, W&B offline, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from causal_semloss.errors import ConfigError
+from causal_semloss.modeling import load_backbone
+from causal_semloss.training import TrainingInterrupted, train
+from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
+
+TINY_TRAIN = [
+    "train.max_steps=8",
+    "train.batch_size=8",
+    "train.val_size=16",
+    "train.eval_steps=4",
+    "train.log_steps=1",
+    "train.checkpoint_steps=3",
+    "train.warmup_steps=2",
+    "logger=none",
+]
+
+
+def _cfg(tmp_path, *overrides):
+    return compose_cfg(
+        [*TINY_DATA, *TINY_MODEL, *TINY_TRAIN, f"paths.data_root={tmp_path / 'data'}", *overrides]
+    )
+
+
+def test_train_writes_model_and_metrics(tmp_path):
+    metrics = train(_cfg(tmp_path, "loss=scheduled"), tmp_path / "run")
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    assert (tmp_path / "run" / "model" / "tokenizer.json").exists()
+    saved = json.loads((tmp_path / "run" / "train_metrics.json").read_text())
+    assert saved["steps"] == 8 and len(saved["history"]["ce"]) == 8
+    assert saved["history"]["lambda"][0] == pytest.approx(0.05)
+    assert saved["history"]["lambda"][-1] == pytest.approx(0.30)
+    assert len(saved["history"]["sem/oracle_answer"]) == 8
+    assert [v["step"] for v in saved["validation"]] == [4, 8]
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    assert metrics["history"] == saved["history"]
+
+
+def test_same_seed_same_metrics_on_cpu(tmp_path):
+    a = train(_cfg(tmp_path), tmp_path / "a")
+    b = train(_cfg(tmp_path), tmp_path / "b")
+    assert a["history"] == b["history"] and a["validation"] == b["validation"]
+    c = train(_cfg(tmp_path, "seed=1", "data.n_train=200"), tmp_path / "c")
+    assert c["history"] != a["history"]
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    train(_cfg(tmp_path), tmp_path / "full")
+    with pytest.raises(TrainingInterrupted):
+        train(_cfg(tmp_path), tmp_path / "resumed", interrupt_at=5)
+    assert (tmp_path / "resumed" / "checkpoint.pt").exists()
+    assert not (tmp_path / "resumed" / "model").exists()
+    metrics = train(_cfg(tmp_path), tmp_path / "resumed")
+    assert metrics["resumed"]
+    full = load_file(tmp_path / "full" / "model" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model" / "model.safetensors")
+    assert full.keys() == resumed.keys()
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+
+
+def test_paper_ce_bug_changes_the_objective(tmp_path):
+    a = train(_cfg(tmp_path, "train.max_steps=3"), tmp_path / "a")
+    b = train(_cfg(tmp_path, "train.max_steps=3", "loss.paper_ce_bug=true"), tmp_path / "b")
+    assert a["history"]["ce"][0] != b["history"]["ce"][0]
+
+
+def test_wandb_offline_run_holds_config_and_summary(tmp_path):
+    train(_cfg(tmp_path, "logger=wandb", "logger.mode=offline", "loss=static"), tmp_path / "run")
+    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    # wandb >= 0.2x keeps an offline run as one protobuf log (run-*.wandb) with no Python
+    # reader; protobuf stores strings verbatim, so the config values and keys are findable.
+    (log_file,) = runs[0].glob("run-*.wandb")
+    data = log_file.read_bytes()
+    for needle in (
+        "constant(0.1)",
+        "tiny_gemma3",
+        "train/ce",
+        "train/sem/oracle_answer",
+        "train/lambda",
+        "val/yes_rate",
+        "final/val_accuracy",
+    ):
+        assert needle.encode() in data, needle
+
+
+def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
+    """The real-Gemma code path (pretrained source + LoRA), on a tiny Gemma 3 saved locally."""
+    tiny = load_backbone(_cfg(tmp_path))
+    tiny.model.save_pretrained(tmp_path / "tiny-gemma")
+    tiny.tokenizer.save_pretrained(tmp_path / "tiny-gemma")
+    cfg = _cfg(
+        tmp_path,
+        "model=gemma3_270m_it",
+        f"model.name_or_path={tmp_path / 'tiny-gemma'}",
+        "train.max_steps=3",
+    )
+    backbone = load_backbone(cfg)
+    trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in backbone.model.parameters())
+    assert 0 < trainable < total  # LoRA adapters only
+    train(cfg, tmp_path / "run")
+    merged = load_file(tmp_path / "run" / "model" / "model.safetensors")
+    assert not any("lora" in key for key in merged)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=gemma3_270m_it", "model.name_or_path=/no/such/dir"], "does not exist"),
+        (
+            ["model=gemma3_270m_it", "model.name_or_path=google/not-a-model"],
+            "not in the Hugging Face cache",
+        ),
+        (["model.prompt.yes_word=Absolutely"], "must be one token"),
+        (["loss.schedule='linear(-0.1,0.3)'"], "must be >= 0"),
+        (["loss.schedule='ramp(0.1)'"], "unknown schedule"),
+        (["train.val_size=400"], "no training examples"),
+        (["train.batch_size=256"], "fewer than one batch"),
+        (["loss.terms=[nonsense]"], "unknown term"),
+    ],
+)
+def test_bad_training_input_fails_before_training(tmp_path, overrides, message):
+    result = run_cli(
+        "causal_semloss.train",
+        *TINY_DATA,
+        *TINY_MODEL,
+        *TINY_TRAIN,
+        *overrides,
+        f"paths.data_root={tmp_path / 'data'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last
+    assert not (tmp_path / "run" / "model").exists()
+    assert not (tmp_path / "run" / "train_metrics.json").exists()
+
+
+def test_missing_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="huggingface-cli download"):
+        load_backbone(
+            _cfg(tmp_path, "model=gemma3_270m_it", "model.name_or_path=google/not-a-model")
+        )
