@@ -136,8 +136,32 @@ class LoggerConfig:
 
 
 @dataclass
+class EvalConfig:
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    splits: list[str] = field(default_factory=lambda: list(ALL_SPLITS[1:]))
+    external: list[str] = field(default_factory=list)
+    external_task: str | None = None
+    on_invalid: str = "keep"
+    method: str = "logits"
+    generate_tokens: int = 2
+    batch_size: int = 128
+    bootstrap: int = 1000
+    collapse_threshold: float = 0.95
+    max_examples: int | None = None
+    model_dir: str | None = None
+
+
+@dataclass
+class VariantConfig:
+    name: str = "custom"
+    train: bool = True
+
+
+@dataclass
 class RootConfig:
     seed: int = 0
+    variant: VariantConfig = field(default_factory=VariantConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -285,3 +309,28 @@ def validate(cfg: DictConfig) -> None:
             _require(0.0 <= rate <= 1.0, f"data.yes_rate.{name}", f"outside [0, 1]: {rate}")
     validate_model(cfg.model)
     validate_training(cfg)
+    validate_eval(cfg.eval)
+
+
+def validate_eval(ev: EvalConfig) -> None:
+    for task in ev.tasks:
+        _require(task in TASKS, "eval.tasks", f"unknown task {task!r}; one of {TASKS}")
+    for split in ev.splits:
+        _require(
+            split in ALL_SPLITS, "eval.splits", f"unknown split {split!r}; one of {ALL_SPLITS}"
+        )
+    _require(
+        ev.external_task is None or ev.external_task in TASKS,
+        "eval.external_task",
+        f"one of {TASKS}",
+    )
+    _require(
+        ev.on_invalid in ("keep", "drop", "error"),
+        "eval.on_invalid",
+        "expected keep, drop or error",
+    )
+    _require(ev.method in ("logits", "generate"), "eval.method", "expected logits or generate")
+    _require(ev.batch_size > 0, "eval.batch_size", "must be > 0")
+    _require(ev.bootstrap >= 0, "eval.bootstrap", "must be >= 0")
+    _require(0.5 < ev.collapse_threshold <= 1, "eval.collapse_threshold", "must be in (0.5, 1]")
+    _require(ev.max_examples is None or ev.max_examples > 0, "eval.max_examples", "must be > 0")

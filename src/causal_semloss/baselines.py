@@ -1,0 +1,32 @@
+"""Trivial predictors beside every table (ours), evaluated on the same splits as the models, so
+a reader sees what an accuracy is worth: always-Yes, always-No, and a surface heuristic that
+reads only whether one sentence links the two query nodes directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def always_yes(record: dict) -> bool:
+    return True
+
+
+def always_no(record: dict) -> bool:
+    return False
+
+
+def direct_link(record: dict) -> bool:
+    """Transitivity: Yes iff "x causes y" is a sentence. D-separation: Yes (separated) iff no
+    sentence mentions x and y together."""
+    x, y = record["query"]
+    edges = {tuple(e) for e in record["edges"] or []}
+    if record["task"] == "transitivity":
+        return (x, y) in edges
+    return (x, y) not in edges and (y, x) not in edges
+
+
+BASELINES: dict[str, Callable[[dict], bool]] = {
+    "always_yes": always_yes,
+    "always_no": always_no,
+    "direct_link": direct_link,
+}

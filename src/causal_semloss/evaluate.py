@@ -1,0 +1,36 @@
+"""`python -m causal_semloss.evaluate eval.model_dir=outputs/.../model`: score a saved model (or,
+without eval.model_dir, the untrained backbone of cfg.model) on both tasks' suites."""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from causal_semloss.errors import exit_on_user_error
+from causal_semloss.evaluation import evaluate
+from causal_semloss.modeling import load_backbone
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import checked
+
+
+@exit_on_user_error
+def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
+    cfg = checked(cfg)
+    backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)
+    metrics = evaluate(cfg, backbone, out_dir)
+    for task, s in metrics["summary"].items():
+        print(
+            f"{task}: ID acc {s['id_accuracy']:.3f}, OOD acc {s['ood_accuracy']:.3f}, "
+            f"adversarial {s['adversarial_accuracy']:.3f}, collapsed={s['collapsed']}"
+        )
+    print(f"metrics: {out_dir}/metrics.json; predictions: {out_dir}/predictions/")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+
+
+if __name__ == "__main__":
+    main()

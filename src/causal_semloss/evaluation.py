@@ -1,0 +1,222 @@
+"""Evaluate one model on both tasks' suites (in-distribution test, five OOD splits, the
+adversarial set, external JSONL sets): batched, predictions saved per example, metrics per split.
+
+Everything a table shows is recomputable from `predictions/*.jsonl` without the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from causal_semloss.atomic import write_json, write_jsonl
+from causal_semloss.baselines import BASELINES
+from causal_semloss.batches import encode_records
+from causal_semloss.data.build import build_data, read_split
+from causal_semloss.data.external import load_external
+from causal_semloss.errors import ConfigError
+from causal_semloss.metrics import binary_metrics, bootstrap_ci, is_collapsed, mean_of
+from causal_semloss.modeling import Backbone
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import OOD_SPLITS, checked
+from causal_semloss.scoring import yes_no_margins
+
+
+@dataclass
+class EvalSet:
+    task: str
+    split: str
+    records: list[dict]
+    external: bool = False
+    invalid_counts: dict | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}/{self.split}"
+
+
+def config_for_task(cfg: DictConfig, task: str) -> DictConfig:
+    """`cfg` with its task group swapped, so the other task's data uses the same data settings."""
+    if cfg.task.name == task:
+        return cfg
+    task_file = CONFIG_DIR / "task" / f"{task}.yaml"
+    if not task_file.exists():
+        raise ConfigError(f"eval.tasks: unknown task {task!r}")
+    # Unresolved, so interpolations such as data=paper's ${task.paper_yes_rate.*} follow the swap.
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    plain["task"] = OmegaConf.to_container(OmegaConf.load(task_file))
+    return checked(OmegaConf.create(plain))
+
+
+def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
+    sets = []
+    cap = cfg.eval.max_examples
+    for task in cfg.eval.tasks:
+        data_dir, _, _ = build_data(config_for_task(cfg, task))
+        for split in cfg.eval.splits:
+            records = read_split(data_dir, split)
+            sets.append(EvalSet(task, split, records[:cap] if cap else records))
+    for path in cfg.eval.external:
+        loaded = load_external(
+            path, cfg.eval.external_task or cfg.task.name, on_invalid=cfg.eval.on_invalid
+        )
+        sets.append(EvalSet(loaded.task, Path(path).stem, loaded.records, True, loaded.summary()))
+    return sets
+
+
+def predict(
+    backbone: Backbone, records: list[dict], cfg: DictConfig, progress=None
+) -> tuple[list[bool], list[float | None]]:
+    """Predicted Yes per record and the Yes−No logit margin (None with eval.method=generate)."""
+    encoded = encode_records(records, backbone.tokenizer, cfg.model.prompt)
+    if cfg.eval.method == "logits":
+        margins = yes_no_margins(
+            backbone.model,
+            encoded,
+            pad_id=backbone.tokenizer.pad_token_id,
+            yes_id=backbone.yes_id,
+            no_id=backbone.no_id,
+            batch_size=cfg.eval.batch_size,
+            progress=progress,
+        )
+        return (margins > 0).tolist(), margins.tolist()
+    return generate_answers(backbone, encoded, cfg, progress), [None] * len(records)
+
+
+@torch.no_grad()
+def generate_answers(backbone: Backbone, encoded, cfg: DictConfig, progress=None) -> list[bool]:
+    """eval.method=generate: greedy-decode a few tokens; Yes iff the text starts with yes_word."""
+    from causal_semloss.batches import collate
+
+    tok, model = backbone.tokenizer, backbone.model
+    model.eval()
+    device = next(model.parameters()).device
+    answers: list[bool] = [False] * len(encoded)
+    for start in range(0, len(encoded), cfg.eval.batch_size):
+        idx = list(range(start, min(start + cfg.eval.batch_size, len(encoded))))
+        batch = collate(encoded, idx, tok.pad_token_id, with_answer=False)
+        out = model.generate(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+            max_new_tokens=cfg.eval.generate_tokens,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+        )
+        texts = tok.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        for i, text in zip(idx, texts, strict=True):
+            answers[i] = text.strip().lower().startswith(cfg.model.prompt.yes_word.lower())
+        if progress is not None:
+            progress(len(idx))
+    return answers
+
+
+def split_metrics(predicted: list[bool], truth: list[bool], cfg: DictConfig, seed: int) -> dict:
+    result = binary_metrics(predicted, truth)
+    result["ci95"] = {
+        name: bootstrap_ci(
+            predicted,
+            truth,
+            lambda m, name=name: m[name],
+            n_resamples=cfg.eval.bootstrap,
+            seed=seed,
+        )
+        for name in ("accuracy", "balanced_accuracy")
+    }
+    return result
+
+
+def _truth(record: dict) -> bool:
+    """The oracle's answer where the row is valid; the file's label otherwise."""
+    if record.get("oracle") is not None:
+        return bool(record["oracle"])
+    return record.get("label") == "Yes"
+
+
+def evaluate(
+    cfg: DictConfig, backbone: Backbone, out_dir: str | Path, trained_task: str | None = None
+) -> dict:
+    """Score every eval set, write predictions/<task>__<split>.jsonl and metrics.json."""
+    out_dir = Path(out_dir)
+    torch.set_num_threads(cfg.train.threads)
+    device = next(backbone.model.parameters()).device
+    sets = load_eval_sets(cfg)
+    total = sum(len(s.records) for s in sets)
+    splits: dict[str, dict] = {}
+    baselines: dict[str, dict] = {name: {} for name in BASELINES}
+    with tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar:
+        for number, eval_set in enumerate(sets):
+            if not eval_set.records:
+                raise ConfigError(f"eval set {eval_set.key} is empty")
+            predicted, margins = predict(backbone, eval_set.records, cfg, progress=bar.update)
+            truth = [_truth(r) for r in eval_set.records]
+            rows = [
+                {
+                    "id": r["id"],
+                    "label": r.get("label"),
+                    "oracle": r.get("oracle"),
+                    "pred": "Yes" if p else "No",
+                    "margin": m,
+                    "kind": r.get("kind"),
+                    "valid": r.get("valid", True),
+                }
+                for r, p, m in zip(eval_set.records, predicted, margins, strict=True)
+            ]
+            write_jsonl(out_dir / "predictions" / f"{eval_set.task}__{eval_set.split}.jsonl", rows)
+            entry = split_metrics(predicted, truth, cfg, seed=cfg.seed * 1000 + number)
+            if eval_set.external:
+                valid = [i for i, r in enumerate(eval_set.records) if r.get("valid")]
+                entry["valid_rows"] = split_metrics(
+                    [predicted[i] for i in valid], [truth[i] for i in valid], cfg, seed=number
+                )
+                entry["invalid"] = eval_set.invalid_counts
+            if eval_set.split == "adversarial":
+                entry["by_kind"] = _by_kind(eval_set.records, predicted, truth)
+            splits[eval_set.key] = entry
+            for name, baseline in BASELINES.items():
+                if eval_set.external and any(r.get("edges") is None for r in eval_set.records):
+                    continue
+                baselines[name][eval_set.key] = binary_metrics(
+                    [baseline(r) for r in eval_set.records], truth
+                )
+    del device
+    metrics = {
+        "trained_task": trained_task,
+        "splits": splits,
+        "summary": {
+            task: summarize(splits, task, cfg.eval.collapse_threshold) for task in cfg.eval.tasks
+        },
+        "baselines": baselines,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _by_kind(records: list[dict], predicted: list[bool], truth: list[bool]) -> dict:
+    kinds: dict[str, tuple[list, list]] = {}
+    for r, p, t in zip(records, predicted, truth, strict=True):
+        preds, truths = kinds.setdefault(r.get("kind") or "?", ([], []))
+        preds.append(p)
+        truths.append(t)
+    return {kind: binary_metrics(p, t)["accuracy"] for kind, (p, t) in sorted(kinds.items())}
+
+
+def summarize(splits: dict, task: str, threshold: float) -> dict:
+    """The headline numbers of one task: did it learn (ID), OOD mean, adversarial, collapse."""
+    test = splits.get(f"{task}/test", {})
+    ood = [splits[f"{task}/{s}"] for s in OOD_SPLITS if f"{task}/{s}" in splits]
+    adversarial = splits.get(f"{task}/adversarial", {})
+    return {
+        "id_accuracy": test.get("accuracy"),
+        "id_balanced_accuracy": test.get("balanced_accuracy"),
+        "id_yes_rate": test.get("yes_rate"),
+        "collapsed": is_collapsed(test.get("yes_rate"), threshold),
+        "ood_accuracy": mean_of([s["accuracy"] for s in ood]),
+        "ood_balanced_accuracy": mean_of([s["balanced_accuracy"] for s in ood]),
+        "ood_f1": mean_of([s["f1"] for s in ood]),
+        "ood_mcc": mean_of([s["mcc"] for s in ood]),
+        "adversarial_accuracy": adversarial.get("accuracy"),
+    }
