@@ -59,13 +59,28 @@ def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
         data_dir, _, _ = build_data(config_for_task(cfg, task))
         for split in cfg.eval.splits:
             records = read_split(data_dir, split)
-            sets.append(EvalSet(task, split, records[:cap] if cap else records))
+            sets.append(EvalSet(task, split, stratified_head(records, cap) if cap else records))
     for path in cfg.eval.external:
         loaded = load_external(
             path, cfg.eval.external_task or cfg.task.name, on_invalid=cfg.eval.on_invalid
         )
         sets.append(EvalSet(loaded.task, Path(path).stem, loaded.records, True, loaded.summary()))
     return sets
+
+
+def stratified_head(records: list[dict], cap: int) -> list[dict]:
+    """The first `cap` records keeping the split's Yes share (so a capped balanced split stays
+    balanced), in file order."""
+    if len(records) <= cap:
+        return records
+    yes_share = sum(bool(r["oracle"]) for r in records) / len(records)
+    quota = {True: round(cap * yes_share), False: cap - round(cap * yes_share)}
+    chosen = []
+    for record in records:
+        if quota[bool(record["oracle"])] > 0:
+            quota[bool(record["oracle"])] -= 1
+            chosen.append(record)
+    return chosen
 
 
 def predict(

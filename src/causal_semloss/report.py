@@ -1,0 +1,212 @@
+"""`python -m causal_semloss.report multirun/<date>/<time> [more sweep dirs]`: turn finished
+sweeps into report.md, CSVs and PNG plots (written into the first sweep dir, or --out).
+
+Several sweep dirs (e.g. experiment=paper and experiment=paper_balanced) are reported side by
+side, told apart by their data setting. Every file is written via temp + rename.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from causal_semloss.atomic import atomic_path, write_text
+from causal_semloss.errors import exit_on_user_error
+from causal_semloss.report_plots import training_curves_plot, yes_rate_plot
+from causal_semloss.report_tables import (
+    baseline_table,
+    failed_table,
+    headline_table,
+    per_split_table,
+)
+from causal_semloss.sweep_results import Job, load_sweep
+
+
+def _fmt(value, sd=None) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if isinstance(value, str):
+        return value
+    text = f"{value:.1f}"
+    if sd:
+        text += f" ± {sd:.1f}"
+    return text
+
+
+def _markdown(df: pd.DataFrame, columns: dict[str, str], sd: dict[str, str] | None = None) -> str:
+    sd = sd or {}
+    header = "| " + " | ".join(columns.values()) + " |"
+    rule = "|" + "---|" * len(columns)
+    lines = [header, rule]
+    for _, row in df.iterrows():
+        cells = [_fmt(row[c], row.get(sd[c]) if c in sd else None) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
+    jobs: list[Job] = [job for d in sweep_dirs for job in load_sweep(d)]
+    headline, per_split = headline_table(jobs), per_split_table(jobs)
+    baselines, failed = baseline_table(jobs), failed_table(jobs)
+    for name, df in {
+        "headline": headline,
+        "per_split": per_split,
+        "baselines": baselines,
+        "failed_jobs": failed,
+    }.items():
+        write_csv(df, out_dir / f"{name}.csv")
+    yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
+    curves = training_curves_plot(jobs, out_dir / "training_curves.png")
+
+    parts = [
+        "# causal-semloss report",
+        "",
+        f"Sweeps: {', '.join(str(d) for d in sweep_dirs)} — {sum(j.ok for j in jobs)} jobs finished, "
+        f"{sum(not j.ok for j in jobs)} failed. Accuracies in %, mean ± sd over seeds.",
+        "",
+        "## 1. Headline: ours beside the paper's",
+        "",
+        "*ID* = balanced in-distribution test split of the variant's task (did it learn at all?). "
+        "*OOD* = mean over the five OOD splits of that task. *Collapse rate* = share of seeds whose "
+        "answers on the balanced ID test are ≥ 95% identical (ours). Paper columns: PAPER.md.",
+        "",
+        _markdown(
+            headline,
+            {
+                "data": "data",
+                "variant": "variant",
+                "task": "task",
+                "seeds_ok": "seeds",
+                "id_accuracy": "ID acc",
+                "ood_accuracy": "OOD acc",
+                "ood_balanced_accuracy": "OOD bal. acc",
+                "adversarial_accuracy": "adversarial acc",
+                "collapse_rate": "collapse rate",
+                "paper_standard": "paper standard",
+                "paper_adversarial": "paper adversarial",
+                "paper_collapse": "paper collapse",
+            },
+            sd={
+                "id_accuracy": "id_accuracy_sd",
+                "ood_accuracy": "ood_accuracy_sd",
+                "adversarial_accuracy": "adversarial_accuracy_sd",
+            },
+        ),
+        "",
+        "## 2. Per split",
+        "",
+        "CI: bootstrap 95% CI of accuracy (one seed) or the range over seeds. "
+        "*Paper* = the paper's accuracy on transitivity questions for that split.",
+        "",
+    ]
+    for task in sorted(per_split["task"].unique()):
+        sub = per_split[per_split["task"] == task].copy()
+        sub["ci"] = [
+            f"[{lo:.1f}, {hi:.1f}]" for lo, hi in zip(sub["ci_low"], sub["ci_high"], strict=True)
+        ]
+        parts += [
+            f"### {task} questions",
+            "",
+            _markdown(
+                sub,
+                {
+                    "data": "data",
+                    "variant": "variant",
+                    "split": "split",
+                    "n": "n",
+                    "accuracy": "acc",
+                    "ci": "95% CI",
+                    "balanced_accuracy": "bal. acc",
+                    "f1": "F1 (Yes)",
+                    "mcc": "MCC",
+                    "yes_rate": "pred. %Yes",
+                    "true_yes_rate": "true %Yes",
+                    "paper_accuracy": "paper acc",
+                },
+            ),
+            "",
+        ]
+        base = baselines[baselines["task"] == task] if len(baselines) else baselines
+        if len(base):
+            pivot = base.pivot_table(
+                index=["data", "baseline"], columns="split", values="accuracy"
+            ).reset_index()
+            cols = {
+                "data": "data",
+                "baseline": "baseline (accuracy)",
+                **{c: c for c in pivot.columns[2:]},
+            }
+            parts += [
+                "Trivial baselines (ours) on the same splits:",
+                "",
+                _markdown(pivot, cols),
+                "",
+            ]
+    parts += ["## 3. Prediction distribution", "", f"![yes-rate per split]({yes_plot.name})", ""]
+    if curves is not None:
+        parts += ["## 4. Training curves", "", f"![training curves]({curves.name})", ""]
+    if len(failed):
+        parts += [
+            "## Failed jobs",
+            "",
+            _markdown(
+                failed, {"job": "job", "variant": "variant", "seed": "seed", "error": "error"}
+            ),
+            "",
+        ]
+    report = out_dir / "report.md"
+    write_text(report, "\n".join(parts))
+    _log_to_wandb(jobs, out_dir, {"headline": headline, "per_split": per_split}, [yes_plot, curves])
+    return report
+
+
+def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) -> None:
+    """With the W&B logger on in the sweep, log tables and plots to a summary run in its group."""
+    cfg = next(
+        (j.config for j in jobs if j.config.get("logger", {}).get("mode") in ("offline", "online")),
+        None,
+    )
+    if cfg is None:
+        return
+    from omegaconf import OmegaConf
+
+    from causal_semloss.run_logger import WandbLogger, default_group
+
+    logger = WandbLogger(
+        OmegaConf.create(cfg),
+        out_dir,
+        name="report",
+        job_type="report",
+        config={"sweeps": [str(j.path.parent) for j in jobs[:1]]},
+    )
+    logger.run.group = cfg["logger"].get("group") or default_group(jobs[0].path)
+    logger.log_artifacts(tables, {p.stem: str(p) for p in images if p is not None})
+    logger.finish()
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="causal-semloss-report", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("sweeps", nargs="+", type=Path, help="multirun/<date>/<time> dirs")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write (default: the first sweep dir)"
+    )
+    args = parser.parse_args(argv)
+    out = args.out or args.sweeps[0]
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_report(args.sweeps, out)
+    print(f"report: {report}")
+    print(report.read_text().split("## 2.")[0])
+
+
+if __name__ == "__main__":
+    main()

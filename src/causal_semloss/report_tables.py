@@ -1,0 +1,165 @@
+"""The report's tables as pandas DataFrames: headline (with the paper's numbers beside ours),
+per-split breakdown with CIs and baselines, failed jobs. Pure functions of the loaded jobs."""
+
+from __future__ import annotations
+
+import statistics
+
+import pandas as pd
+
+from causal_semloss.metrics import collapse_rate
+from causal_semloss.paper_numbers import paper_numbers
+from causal_semloss.schema import OOD_SPLITS
+from causal_semloss.sweep_results import Job
+
+VARIANT_ORDER = [
+    "base",
+    "transitivity_baseline",
+    "dseparation_baseline",
+    "transitivity_semantic",
+    "dseparation_semantic",
+    "transitivity_static",
+    "dseparation_static",
+]
+
+
+def _pct(values: list) -> tuple[float | None, float | None]:
+    known = [100 * v for v in values if v is not None]
+    if not known:
+        return None, None
+    return statistics.fmean(known), (statistics.stdev(known) if len(known) > 1 else 0.0)
+
+
+def _order(variant: str) -> int:
+    return VARIANT_ORDER.index(variant) if variant in VARIANT_ORDER else len(VARIANT_ORDER)
+
+
+def _groups(jobs: list[Job]) -> dict[tuple[str, str], list[Job]]:
+    groups: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        key = (job.result.get("data", "?"), job.result["variant"])
+        groups.setdefault(key, []).append(job)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))))
+
+
+def headline_table(jobs: list[Job]) -> pd.DataFrame:
+    """One row per (data, variant): ID / OOD / adversarial accuracy over seeds, collapse rate."""
+    paper = paper_numbers()["headline"]
+    rows = []
+    for (data, variant), group in _groups(jobs).items():
+        ok = [j for j in group if j.ok]
+        task = group[0].result["task"]
+        summaries = [j.metrics["summary"][task] for j in ok if task in j.metrics["summary"]]
+        row = {
+            "data": data,
+            "variant": variant,
+            "task": task,
+            "seeds_ok": len(ok),
+            "seeds_failed": len(group) - len(ok),
+        }
+        for name in (
+            "id_accuracy",
+            "ood_accuracy",
+            "ood_balanced_accuracy",
+            "ood_f1",
+            "adversarial_accuracy",
+        ):
+            row[name], row[f"{name}_sd"] = _pct([s[name] for s in summaries])
+        flags = [s["collapsed"] for s in summaries]
+        rate = collapse_rate(flags)
+        row["collapse_rate"] = None if rate is None else 100 * rate
+        row["id_yes_rate"], _ = _pct([s["id_yes_rate"] for s in summaries])
+        ref = paper.get(variant, {})
+        row["paper_standard"] = ref.get("standard")
+        row["paper_adversarial"] = ref.get("adversarial")
+        row["paper_collapse"] = ref.get("collapse")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_split_table(jobs: list[Job]) -> pd.DataFrame:
+    """Accuracy / F1 / balanced accuracy / yes-rate per (variant, task, split), mean over seeds;
+    CI = the bootstrap 95% CI of accuracy when one seed ran, the seed range otherwise."""
+    paper = paper_numbers()["per_split_accuracy_on_transitivity"]
+    rows = []
+    for (data, variant), group in _groups(jobs).items():
+        ok = [j for j in group if j.ok]
+        if not ok:
+            continue
+        for key in ok[0].metrics["splits"]:
+            task, split = key.split("/", 1)
+            entries = [j.metrics["splits"][key] for j in ok if key in j.metrics["splits"]]
+            accs = [e["accuracy"] for e in entries]
+            row = {
+                "data": data,
+                "variant": variant,
+                "task": task,
+                "split": split,
+                "n": entries[0]["n"],
+            }
+            row["accuracy"], row["accuracy_sd"] = _pct(accs)
+            if len(entries) == 1 and entries[0]["ci95"]["accuracy"]:
+                lo, hi = entries[0]["ci95"]["accuracy"]
+            else:
+                lo, hi = (
+                    min(a for a in accs if a is not None),
+                    max(a for a in accs if a is not None),
+                )
+            row["ci_low"], row["ci_high"] = 100 * lo, 100 * hi
+            for name in ("balanced_accuracy", "f1", "mcc", "yes_rate"):
+                row[name], _ = _pct([e[name] for e in entries])
+            row["true_yes_rate"] = (
+                100 * entries[0]["true_yes"] / entries[0]["n"] if entries[0]["n"] else None
+            )
+            row["paper_accuracy"] = (
+                paper.get(variant, {}).get(split) if task == "transitivity" else None
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def baseline_table(jobs: list[Job]) -> pd.DataFrame:
+    """Trivial baselines on the same splits (taken from the first finished job per data set)."""
+    rows = []
+    seen = set()
+    for job in jobs:
+        data = job.result.get("data", "?")
+        if not job.ok or data in seen:
+            continue
+        seen.add(data)
+        for name, splits in job.metrics["baselines"].items():
+            for key, entry in splits.items():
+                task, split = key.split("/", 1)
+                rows.append(
+                    {
+                        "data": data,
+                        "baseline": name,
+                        "task": task,
+                        "split": split,
+                        "accuracy": 100 * entry["accuracy"],
+                        "balanced_accuracy": None
+                        if entry["balanced_accuracy"] is None
+                        else 100 * entry["balanced_accuracy"],
+                        "f1": None if entry["f1"] is None else 100 * entry["f1"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def failed_table(jobs: list[Job]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "job": str(j.path),
+                "variant": j.result.get("variant"),
+                "seed": j.result.get("seed"),
+                "error": j.result.get("error", "no metrics.json"),
+            }
+            for j in jobs
+            if not j.ok
+        ]
+    )
+
+
+def ood_splits() -> tuple[str, ...]:
+    return OOD_SPLITS

@@ -1,0 +1,55 @@
+"""Read a finished sweep back from its files: one row per job (result.json + metrics.json +
+train_metrics.json + config.json), so every table is made from files, never from memory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from causal_semloss.errors import UserError
+from causal_semloss.pipeline import RESULT
+
+
+@dataclass
+class Job:
+    path: Path
+    result: dict
+    metrics: dict | None = None
+    train_metrics: dict | None = None
+    config: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.result.get("status") == "ok" and self.metrics is not None
+
+
+def _read(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: malformed JSON ({exc.msg})") from None
+
+
+def load_sweep(sweep_dir: str | Path) -> list[Job]:
+    """Every job dir under `sweep_dir` that holds a result.json (finished or failed)."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise UserError(f"{sweep_dir}: not a directory")
+    jobs = []
+    for result_path in sorted(sweep_dir.glob(f"**/{RESULT}")):
+        job_dir = result_path.parent
+        jobs.append(
+            Job(
+                path=job_dir,
+                result=_read(result_path),
+                metrics=_read(job_dir / "metrics.json"),
+                train_metrics=_read(job_dir / "train_metrics.json"),
+                config=_read(job_dir / "config.json") or {},
+            )
+        )
+    if not any(job.ok for job in jobs):
+        raise UserError(f"{sweep_dir}: no finished jobs (no */{RESULT} with status ok)")
+    return jobs

@@ -1,0 +1,115 @@
+"""The whole pipeline through the real CLI: experiment=smoke sweep -> report; bad report input."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+
+VARIANTS = [
+    "base",
+    "transitivity_baseline",
+    "dseparation_baseline",
+    "transitivity_semantic",
+    "dseparation_semantic",
+]
+
+
+@pytest.fixture(scope="module")
+def smoke_sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    sweep = root / "sweep"
+    result = run_cli(
+        "causal_semloss.run",
+        "-m",
+        "experiment=smoke",
+        "eval.max_examples=40",
+        f"paths.data_root={root / 'data'}",
+        f"hydra.sweep.dir={sweep}",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sweep
+
+
+def test_smoke_sweep_runs_every_variant(smoke_sweep):
+    results = [json.loads(p.read_text()) for p in sorted(smoke_sweep.glob("*/result.json"))]
+    assert sorted(r["variant"] for r in results) == sorted(VARIANTS)
+    assert all(r["status"] == "ok" for r in results)
+    trained = [r for r in results if r["trained"]]
+    assert len(trained) == 4
+    for job in smoke_sweep.glob("*/"):
+        if not (job / "result.json").exists():
+            continue
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert set(metrics["summary"]) == {"transitivity", "dseparation"}
+        assert len(list((job / "predictions").glob("*.jsonl"))) == 14
+        rows = (job / "predictions" / "transitivity__adversarial.jsonl").read_text().splitlines()
+        assert len(rows) == 40 and {"id", "pred", "margin", "oracle"} <= set(json.loads(rows[0]))
+
+
+def test_report_tables_and_plots(smoke_sweep):
+    result = run_cli("causal_semloss.report", str(smoke_sweep))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (smoke_sweep / "report.md").read_text()
+    for heading in (
+        "## 1. Headline",
+        "## 2. Per split",
+        "## 3. Prediction distribution",
+        "## 4. Training curves",
+    ):
+        assert heading in report
+    headline = pd.read_csv(smoke_sweep / "headline.csv")
+    assert list(headline["variant"]) == VARIANTS
+    assert (
+        headline.loc[headline["variant"] == "transitivity_baseline", "paper_standard"].item()
+        == 27.7
+    )
+    assert headline["id_accuracy"].between(0, 100).all()
+    per_split = pd.read_csv(smoke_sweep / "per_split.csv")
+    assert len(per_split) == 5 * 14
+    baselines = pd.read_csv(smoke_sweep / "baselines.csv")
+    always_yes = baselines[(baselines["baseline"] == "always_yes") & (baselines["split"] == "test")]
+    assert (always_yes["accuracy"] == 50.0).all()  # balanced ID test
+    assert (smoke_sweep / "yes_rate.png").stat().st_size > 10_000
+    assert (smoke_sweep / "training_curves.png").stat().st_size > 10_000
+
+
+def test_report_on_a_dir_without_finished_jobs(tmp_path):
+    result = run_cli("causal_semloss.report", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path}: no finished jobs (no */result.json with status ok)"
+    ]
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_a_failed_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
+    sweep = tmp_path / "sweep"
+    # the trained variant cannot hold out 5000 validation examples from 400: it fails; base runs
+    result = run_cli(
+        "causal_semloss.run",
+        "-m",
+        "experiment=smoke",
+        "eval.max_examples=20",
+        "variant=transitivity_baseline,base",
+        "train.val_size=5000",
+        f"paths.data_root={tmp_path / 'data'}",
+        f"hydra.sweep.dir={sweep}",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = {
+        json.loads(p.read_text())["variant"]: json.loads(p.read_text())
+        for p in sweep.glob("*/result.json")
+    }
+    assert results["base"]["status"] == "ok"
+    assert results["transitivity_baseline"]["status"] == "failed"
+    assert "no training examples" in results["transitivity_baseline"]["error"]
+    report = run_cli("causal_semloss.report", str(sweep))
+    assert report.returncode == 0, report.stderr[-3000:]
+    text = (sweep / "report.md").read_text()
+    assert "## Failed jobs" in text and "no training examples" in text
