@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.schema import checked
 
 REPO = Path(__file__).resolve().parent.parent
+# Pre-trained tiny backbones go to a per-session temp dir, never into the checkout.
+os.environ.setdefault("CAUSAL_SEMLOSS_CACHE", tempfile.mkdtemp(prefix="causal-semloss-cache-"))
 TINY_DATA = [
     "data.n_train=200",
     "data.n_test=60",
@@ -30,6 +33,9 @@ TINY_MODEL = [
     "model.architecture.head_dim=16",
     "model.architecture.query_pre_attn_scalar=16",
     "model.architecture.intermediate_size=64",
+    "model.pretrain.steps=4",
+    "model.pretrain.warmup_steps=2",
+    "model.pretrain.batch_size=8",
 ]
 
 

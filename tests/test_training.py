@@ -101,6 +101,7 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
     cfg = _cfg(
         tmp_path,
         "model=gemma3_270m_it",
+        "model.pretrain.steps=0",
         f"model.name_or_path={tmp_path / 'tiny-gemma'}",
         "train.max_steps=3",
     )
@@ -116,9 +117,16 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model=gemma3_270m_it", "model.name_or_path=/no/such/dir"], "does not exist"),
         (
-            ["model=gemma3_270m_it", "model.name_or_path=google/not-a-model"],
+            ["model=gemma3_270m_it", "model.pretrain.steps=0", "model.name_or_path=/no/such/dir"],
+            "does not exist",
+        ),
+        (
+            [
+                "model=gemma3_270m_it",
+                "model.pretrain.steps=0",
+                "model.name_or_path=google/not-a-model",
+            ],
             "not in the Hugging Face cache",
         ),
         (["model.prompt.yes_word=Absolutely"], "must be one token"),
@@ -149,5 +157,38 @@ def test_bad_training_input_fails_before_training(tmp_path, overrides, message):
 def test_missing_model_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="huggingface-cli download"):
         load_backbone(
-            _cfg(tmp_path, "model=gemma3_270m_it", "model.name_or_path=google/not-a-model")
+            _cfg(
+                tmp_path,
+                "model=gemma3_270m_it",
+                "model.pretrain.steps=0",
+                "model.name_or_path=google/not-a-model",
+            )
         )
+
+
+def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
+    from causal_semloss.pretraining import pretrained_dir
+
+    cfg = _cfg(tmp_path, "model.pretrain.steps=6")
+    first = load_backbone(cfg)
+    path = pretrained_dir(cfg)
+    assert (path / "pretrain_metrics.json").exists()
+    stamp = (path / "model.safetensors").stat().st_mtime_ns
+    second = load_backbone(cfg)  # reused, not retrained
+    assert (path / "model.safetensors").stat().st_mtime_ns == stamp
+    for (name, a), (_, b) in zip(
+        first.model.state_dict().items(), second.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    import shutil
+
+    shutil.rmtree(path)
+    third = load_backbone(cfg)  # retrained from scratch: the same weights
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            first.model.state_dict().values(), third.model.state_dict().values(), strict=True
+        )
+    )
+    losses = json.loads((path / "pretrain_metrics.json").read_text())["lm_loss"]
+    assert len(losses) == 6 and losses[-1] < losses[0]

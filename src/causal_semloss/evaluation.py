@@ -10,19 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from causal_semloss.atomic import write_json, write_jsonl
 from causal_semloss.baselines import BASELINES
 from causal_semloss.batches import encode_records
-from causal_semloss.data.build import build_data, read_split
+from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
 from causal_semloss.errors import ConfigError
 from causal_semloss.metrics import binary_metrics, bootstrap_ci, is_collapsed, mean_of
 from causal_semloss.modeling import Backbone
-from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import OOD_SPLITS, checked
+from causal_semloss.schema import OOD_SPLITS
 from causal_semloss.scoring import yes_no_margins
 
 
@@ -37,19 +36,6 @@ class EvalSet:
     @property
     def key(self) -> str:
         return f"{self.task}/{self.split}"
-
-
-def config_for_task(cfg: DictConfig, task: str) -> DictConfig:
-    """`cfg` with its task group swapped, so the other task's data uses the same data settings."""
-    if cfg.task.name == task:
-        return cfg
-    task_file = CONFIG_DIR / "task" / f"{task}.yaml"
-    if not task_file.exists():
-        raise ConfigError(f"eval.tasks: unknown task {task!r}")
-    # Unresolved, so interpolations such as data=paper's ${task.paper_yes_rate.*} follow the swap.
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    plain["task"] = OmegaConf.to_container(OmegaConf.load(task_file))
-    return checked(OmegaConf.create(plain))
 
 
 def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:

@@ -139,6 +139,10 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     torch.manual_seed(cfg.seed)
     if from_dir is not None:
         model, tokenizer = load_saved(from_dir, cfg)
+    elif cfg.model.source == "config" and cfg.model.pretrain.steps > 0:
+        from causal_semloss.pretraining import ensure_pretrained
+
+        model, tokenizer = load_saved(ensure_pretrained(cfg, _from_config), cfg)
     elif cfg.model.source == "config":
         model, tokenizer = _from_config(cfg)
     elif cfg.model.source == "pretrained":

@@ -59,6 +59,7 @@ class DataConfig:
 @dataclass
 class PathsConfig:
     data_root: str = "data"
+    cache_root: str = ".cache"
 
 
 @dataclass
@@ -78,6 +79,16 @@ class LoraConfig:
 
 
 @dataclass
+class PretrainConfig:
+    steps: int = 0
+    lr: float = 1e-3
+    batch_size: int = 32
+    warmup_steps: int = 100
+    seed: int = 0
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+
+
+@dataclass
 class ModelConfig:
     name: str = "tiny_gemma3"
     source: str = "config"
@@ -90,6 +101,7 @@ class ModelConfig:
     tokenizer_words: list[str] = field(default_factory=list)
     lora: LoraConfig | None = None
     prompt: PromptConfig = field(default_factory=PromptConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
 
 
 @dataclass
@@ -232,6 +244,16 @@ def validate_model(model: ModelConfig) -> None:
         )
     for key in ("template", "answer"):
         _require("{" in model.prompt[key], f"model.prompt.{key}", "has no {field} to fill")
+    pc = model.pretrain
+    _require(pc.steps >= 0, "model.pretrain.steps", "must be >= 0")
+    _require(
+        pc.steps == 0 or model.source == "config",
+        "model.pretrain.steps",
+        "only from-config models are pre-trained here",
+    )
+    _require(pc.lr > 0 and pc.batch_size > 0, "model.pretrain", "lr and batch_size must be > 0")
+    for task in pc.tasks:
+        _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
 
 
 def validate_training(cfg: DictConfig) -> None:
@@ -302,9 +324,11 @@ def validate(cfg: DictConfig) -> None:
             f"data.yes_rate.{name}",
             f"unknown split; one of {GENERATED_SPLITS}",
         )
-        if rate is not None:
+        if rate is not None and rate != "paper":
             _require(
-                isinstance(rate, (int, float)), f"data.yes_rate.{name}", f"not a number: {rate!r}"
+                isinstance(rate, (int, float)),
+                f"data.yes_rate.{name}",
+                f"expected a number, null or 'paper', got {rate!r}",
             )
             _require(0.0 <= rate <= 1.0, f"data.yes_rate.{name}", f"outside [0, 1]: {rate}")
     validate_model(cfg.model)

@@ -19,8 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import write_json, write_jsonl
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
+from causal_semloss.errors import ConfigError
 from causal_semloss.graphs import plain_shape
-from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS, checked
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -45,6 +47,18 @@ def data_dir_for(cfg: DictConfig) -> Path:
     return Path(cfg.paths.data_root) / f"{cfg.task.name}-{cfg.data.name}-{config_hash(cfg)}"
 
 
+def config_for_task(cfg: DictConfig, task: str) -> DictConfig:
+    """`cfg` with its task group swapped, so the other task's data uses the same data settings."""
+    if cfg.task.name == task:
+        return cfg
+    task_file = CONFIG_DIR / "task" / f"{task}.yaml"
+    if not task_file.exists():
+        raise ConfigError(f"eval.tasks: unknown task {task!r}")
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain["task"] = OmegaConf.to_container(OmegaConf.load(task_file))
+    return checked(OmegaConf.create(plain))
+
+
 def split_sizes(cfg: DictConfig) -> dict[str, int]:
     sizes = {"train": cfg.data.n_train, "test": cfg.data.n_test}
     sizes.update({name: cfg.data.n_eval for name in OOD_SPLITS})
@@ -53,9 +67,11 @@ def split_sizes(cfg: DictConfig) -> dict[str, int]:
 
 
 def target_yes_rate(cfg: DictConfig, split: str) -> float | None:
+    """0.5 with data.balance; the task's paper_yes_rate where data says `paper`; else as set."""
     if cfg.data.balance:
         return 0.5
-    return cfg.data.yes_rate.get(split)
+    rate = cfg.data.yes_rate.get(split)
+    return cfg.task.paper_yes_rate[split] if rate == "paper" else rate
 
 
 def sha256_file(path: Path) -> str:

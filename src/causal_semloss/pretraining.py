@@ -1,0 +1,112 @@
+"""Pre-train a from-config backbone on the training premises' text before any fine-tuning.
+
+Why: the paper fine-tunes a *pretrained* Gemma. A randomly initialised tiny Gemma trained on the
+Yes/No answer alone sits on a loss plateau for thousands of steps (README "Training"): nothing in
+a random network matches the random node names of a question to those of its premise. A short
+language-modelling stage on the prompts — premise and question text of the training split of
+both tasks, never an answer, never an evaluation split — stands in for pretraining. It runs once
+per backbone config and is cached, so every variant and seed starts from the same backbone, as
+every variant in the paper starts from the same Gemma checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from causal_semloss.atomic import write_json
+from causal_semloss.batches import collate, encode_records
+from causal_semloss.data.build import build_data, config_for_task, read_split
+from causal_semloss.losses import cross_entropy
+from causal_semloss.training import epoch_order, lr_factor
+
+log = logging.getLogger(__name__)
+
+
+def backbone_identity(cfg: DictConfig) -> dict:
+    """Everything that determines the pre-trained weights (not the fine-tuning seed)."""
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "data": OmegaConf.to_container(cfg.data, resolve=True),
+        "threads": cfg.train.threads,
+    }
+
+
+def pretrained_dir(cfg: DictConfig) -> Path:
+    blob = json.dumps(backbone_identity(cfg), sort_keys=True).encode()
+    return (
+        Path(cfg.paths.cache_root)
+        / "backbones"
+        / f"{cfg.model.name}-{hashlib.sha256(blob).hexdigest()[:12]}"
+    )
+
+
+def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
+    """The cached pre-trained backbone dir for `cfg`, pre-training it first if missing.
+
+    `build_fresh(cfg)` returns a randomly initialised (model, tokenizer)."""
+    target = pretrained_dir(cfg)
+    if (target / "config.json").exists():
+        return target
+    pc = cfg.model.pretrain
+    torch.manual_seed(pc.seed)
+    model, tokenizer = build_fresh(cfg)
+    records = []
+    for task in pc.tasks:
+        data_dir, _, _ = build_data(config_for_task(cfg, task))
+        records += read_split(data_dir, "train")
+    corpus = encode_records(records, tokenizer, cfg.model.prompt)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.0, betas=(0.9, 0.98))
+    steps_per_epoch = max(1, len(corpus) // pc.batch_size)
+    losses = []
+    model.train()
+    for step in tqdm(range(pc.steps), desc="pretrain backbone", unit="step", mininterval=1.0):
+        epoch, offset = divmod(step, steps_per_epoch)
+        order = epoch_order(len(corpus), pc.seed, epoch)
+        batch = collate(
+            corpus,
+            order[offset * pc.batch_size : (offset + 1) * pc.batch_size],
+            tokenizer.pad_token_id,
+            with_answer=False,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, "constant")
+        logits = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            position_ids=batch["position_ids"],
+            use_cache=False,
+        ).logits
+        loss = cross_entropy(
+            logits, batch["labels"], 0, batch["answer_col"], "full", paper_ce_bug=False
+        )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        write_json(
+            staging / "pretrain_metrics.json",
+            {"steps": pc.steps, "lm_loss": losses, **backbone_identity(cfg)},
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("pre-trained backbone cached in %s", target)
+    return target
