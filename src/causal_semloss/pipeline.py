@@ -18,6 +18,7 @@ from causal_semloss.atomic import write_json
 from causal_semloss.errors import UserError
 from causal_semloss.evaluation import evaluate
 from causal_semloss.modeling import load_backbone
+from causal_semloss.run_logger import make_logger
 from causal_semloss.training import TrainingInterrupted, train
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,19 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
         "data": cfg.data.name,
         "trained": bool(cfg.variant.train),
     }
-    write_json(out_dir / "config.json", OmegaConf.to_container(cfg, resolve=True))
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    write_json(out_dir / "config.json", resolved)
+    # One W&B run per job: training curves, then the evaluation summary.
+    logger = make_logger(
+        cfg,
+        out_dir,
+        name=f"{cfg.variant.name}-s{cfg.seed}",
+        job_type=cfg.variant.name,
+        config=resolved,
+    )
     try:
         if cfg.variant.train:
-            train(cfg, out_dir)
+            train(cfg, out_dir, logger=logger)
             backbone = load_backbone(cfg, from_dir=out_dir / "model")
         else:
             backbone = load_backbone(cfg)
@@ -47,6 +57,13 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.variant.train else None
         )
         result = {**base, "status": "ok", "summary": metrics["summary"]}
+        logger.summary(
+            {
+                f"eval/{task}/{k}": v
+                for task, summary in metrics["summary"].items()
+                for k, v in summary.items()
+            }
+        )
     except (TrainingInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # one job's failure must not stop a sweep
@@ -60,6 +77,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             "traceback": traceback.format_exc(),
         }
     finally:
+        logger.finish()
         # Hydra's basic launcher runs a sweep's jobs in one process: free the model each job.
         gc.collect()
         if torch.cuda.is_available():

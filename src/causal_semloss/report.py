@@ -177,7 +177,7 @@ def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) ->
         return
     from omegaconf import OmegaConf
 
-    from causal_semloss.run_logger import WandbLogger, default_group
+    from causal_semloss.run_logger import WandbLogger
 
     logger = WandbLogger(
         OmegaConf.create(cfg),
@@ -186,7 +186,6 @@ def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) ->
         job_type="report",
         config={"sweeps": [str(j.path.parent) for j in jobs[:1]]},
     )
-    logger.run.group = cfg["logger"].get("group") or default_group(jobs[0].path)
     logger.log_artifacts(tables, {p.stem: str(p) for p in images if p is not None})
     logger.finish()
 

@@ -233,19 +233,22 @@ class Trainer:
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
 
-    def run(self, interrupt_at: int | None = None) -> TrainState:
+    def run(self, interrupt_at: int | None = None, logger=None) -> TrainState:
+        """Train to `total_steps`; log to `logger` (or a run of its own, finished at the end)."""
         tc = self.cfg.train
         self.model.train()
         handlers = {
             sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
         }
-        logger = make_logger(
-            self.cfg,
-            self.out_dir,
-            name=self.out_dir.name,
-            job_type=self.cfg.get("variant_name", "train"),
-            config=OmegaConf.to_container(self.cfg, resolve=True),
-        )
+        own_logger = logger is None
+        if own_logger:
+            logger = make_logger(
+                self.cfg,
+                self.out_dir,
+                name=self.out_dir.name,
+                job_type="train",
+                config=OmegaConf.to_container(self.cfg, resolve=True),
+            )
         try:
             with tqdm(
                 total=self.total_steps,
@@ -294,7 +297,8 @@ class Trainer:
             if self.state.validation:
                 logger.summary({f"final/val_{k}": v for k, v in self.state.validation[-1].items()})
         finally:
-            logger.finish()
+            if own_logger:
+                logger.finish()
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
         return self.state
@@ -320,7 +324,9 @@ def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
     )
 
 
-def train(cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None) -> dict:
+def train(
+    cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None, logger=None
+) -> dict:
     """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
 
     Writes `out_dir/model/` (safetensors + tokenizer) and `out_dir/train_metrics.json`, each
@@ -334,7 +340,7 @@ def train(cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None)
     backbone, train_set, val_set, data_dir = prepare(cfg)
     trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
     resumed = trainer.maybe_resume()
-    state = trainer.run(interrupt_at=interrupt_at)
+    state = trainer.run(interrupt_at=interrupt_at, logger=logger)
     n_params = sum(p.numel() for p in backbone.model.parameters())
     n_trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     metrics = {
