@@ -36,6 +36,7 @@ TINY_MODEL = [
     "model.pretrain.steps=4",
     "model.pretrain.warmup_steps=2",
     "model.pretrain.batch_size=8",
+    "model.pretrain.corpus_per_task=200",
 ]
 
 

@@ -24,19 +24,32 @@ from tqdm import tqdm
 
 from causal_semloss.atomic import write_json
 from causal_semloss.batches import collate, encode_records
-from causal_semloss.data.build import build_data, config_for_task, read_split
+from causal_semloss.data.build import build_data, config_for_task, data_identity, read_split
 from causal_semloss.losses import cross_entropy
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import checked
 from causal_semloss.training import epoch_order, lr_factor
 
 log = logging.getLogger(__name__)
 
 
+def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
+    """The corpus is the training split of the *default* data setting (pretrain.corpus_per_task
+    examples, pretrain.seed), whatever data setting the run fine-tunes on — so one backbone
+    serves every experiment, as one Gemma checkpoint serves every row of the paper."""
+    plain = OmegaConf.to_container(config_for_task(cfg, task), resolve=True)
+    plain["data"] = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml"), resolve=True)
+    plain["data"]["n_train"] = cfg.model.pretrain.corpus_per_task
+    plain["seed"] = cfg.model.pretrain.seed
+    return checked(OmegaConf.create(plain))
+
+
 def backbone_identity(cfg: DictConfig) -> dict:
-    """Everything that determines the pre-trained weights (not the fine-tuning seed)."""
+    """Everything that determines the pre-trained weights (not the fine-tuning seed or data)."""
+    model = OmegaConf.to_container(cfg.model, resolve=True)
     return {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "data": OmegaConf.to_container(cfg.data, resolve=True),
-        "threads": cfg.train.threads,
+        "model": {k: model[k] for k in ("architecture", "tokenizer_words", "prompt", "pretrain")},
+        "corpus": [data_identity(corpus_config(cfg, task)) for task in cfg.model.pretrain.tasks],
     }
 
 
@@ -61,7 +74,7 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
     model, tokenizer = build_fresh(cfg)
     records = []
     for task in pc.tasks:
-        data_dir, _, _ = build_data(config_for_task(cfg, task))
+        data_dir, _, _ = build_data(corpus_config(cfg, task))
         records += read_split(data_dir, "train")
     corpus = encode_records(records, tokenizer, cfg.model.prompt)
     optimizer = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.0, betas=(0.9, 0.98))

@@ -84,3 +84,20 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
     axes[3].axhspan(0.05, 0.95, color="green", alpha=0.06)
     axes[0].legend(fontsize=7)
     return _save(fig, path)
+
+
+def learning_curve_plot(runs: dict[str, dict], path: Path, bars: dict[str, float] | None = None) -> Path:
+    """Validation accuracy against optimisation steps, one line per run (train_metrics.json)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, metrics in runs.items():
+        val = metrics["validation"]
+        ax.plot([v["step"] for v in val], [100 * v["accuracy"] for v in val], marker=".", label=label)
+    for label, bar in (bars or {}).items():
+        ax.axhline(100 * bar, linestyle="--", linewidth=1, color="grey")
+        ax.text(0, 100 * bar + 0.5, label, fontsize=8, color="grey")
+    ax.axhline(50, linestyle=":", linewidth=1, color="black")
+    ax.set_xlabel("optimisation step (batch 32)")
+    ax.set_ylabel("balanced validation accuracy (%)")
+    ax.set_ylim(40, 100)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -85,6 +85,7 @@ class PretrainConfig:
     batch_size: int = 32
     warmup_steps: int = 100
     seed: int = 0
+    corpus_per_task: int = 50000
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
 
 
@@ -252,6 +253,7 @@ def validate_model(model: ModelConfig) -> None:
         "only from-config models are pre-trained here",
     )
     _require(pc.lr > 0 and pc.batch_size > 0, "model.pretrain", "lr and batch_size must be > 0")
+    _require(pc.corpus_per_task > 0, "model.pretrain.corpus_per_task", "must be > 0")
     for task in pc.tasks:
         _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
 
