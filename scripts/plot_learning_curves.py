@@ -18,7 +18,9 @@ def main() -> None:
     for pair in pairs:
         label, run_dir = pair.split("=", 1)
         runs[label] = json.loads((Path(run_dir) / "train_metrics.json").read_text())
-    learning_curve_plot(runs, Path(out), bars={"bar: transitivity 85%": 0.85, "bar: d-separation 70%": 0.70})
+    learning_curve_plot(
+        runs, Path(out), bars={"bar: transitivity 85%": 0.85, "bar: d-separation 70%": 0.70}
+    )
     print(out)
 
 

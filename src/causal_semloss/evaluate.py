@@ -19,10 +19,14 @@ def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
     backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)
     metrics = evaluate(cfg, backbone, out_dir)
+
+    def pct(value):
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
     for task, s in metrics["summary"].items():
         print(
-            f"{task}: ID acc {s['id_accuracy']:.3f}, OOD acc {s['ood_accuracy']:.3f}, "
-            f"adversarial {s['adversarial_accuracy']:.3f}, collapsed={s['collapsed']}"
+            f"{task}: ID acc {pct(s['id_accuracy'])}, OOD acc {pct(s['ood_accuracy'])}, "
+            f"adversarial {pct(s['adversarial_accuracy'])}, collapsed={s['collapsed']}"
         )
     print(f"metrics: {out_dir}/metrics.json; predictions: {out_dir}/predictions/")
 

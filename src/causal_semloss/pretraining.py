@@ -38,7 +38,9 @@ def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
     examples, pretrain.seed), whatever data setting the run fine-tunes on — so one backbone
     serves every experiment, as one Gemma checkpoint serves every row of the paper."""
     plain = OmegaConf.to_container(config_for_task(cfg, task), resolve=True)
-    plain["data"] = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml"), resolve=True)
+    plain["data"] = OmegaConf.to_container(
+        OmegaConf.load(CONFIG_DIR / "data" / "default.yaml"), resolve=True
+    )
     plain["data"]["n_train"] = cfg.model.pretrain.corpus_per_task
     plain["seed"] = cfg.model.pretrain.seed
     return checked(OmegaConf.create(plain))

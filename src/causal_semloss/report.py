@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from causal_semloss.atomic import atomic_path, write_text
@@ -29,6 +30,8 @@ def _fmt(value, sd=None) -> str:
         return "—"
     if isinstance(value, str):
         return value
+    if isinstance(value, (int, np.integer)):
+        return str(value)
     text = f"{value:.1f}"
     if sd:
         text += f" ± {sd:.1f}"

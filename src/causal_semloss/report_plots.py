@@ -86,12 +86,16 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def learning_curve_plot(runs: dict[str, dict], path: Path, bars: dict[str, float] | None = None) -> Path:
+def learning_curve_plot(
+    runs: dict[str, dict], path: Path, bars: dict[str, float] | None = None
+) -> Path:
     """Validation accuracy against optimisation steps, one line per run (train_metrics.json)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, metrics in runs.items():
         val = metrics["validation"]
-        ax.plot([v["step"] for v in val], [100 * v["accuracy"] for v in val], marker=".", label=label)
+        ax.plot(
+            [v["step"] for v in val], [100 * v["accuracy"] for v in val], marker=".", label=label
+        )
     for label, bar in (bars or {}).items():
         ax.axhline(100 * bar, linestyle="--", linewidth=1, color="grey")
         ax.text(0, 100 * bar + 0.5, label, fontsize=8, color="grey")
