@@ -192,3 +192,26 @@ def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
     )
     losses = json.loads((path / "pretrain_metrics.json").read_text())["lm_loss"]
     assert len(losses) == 6 and losses[-1] < losses[0]
+
+
+def test_batched_scoring_equals_one_at_a_time(tmp_path):
+    """Left padding + explicit position ids: a prompt's Yes/No margin does not depend on its batch."""
+    from causal_semloss.batches import encode_records
+    from causal_semloss.data.build import build_data, read_split
+    from causal_semloss.scoring import yes_no_margins
+
+    cfg = _cfg(tmp_path)
+    backbone = load_backbone(cfg)
+    data_dir, _, _ = build_data(cfg)
+    records = (
+        read_split(data_dir, "length")[:12] + read_split(data_dir, "test")[:12]
+    )  # mixed lengths
+    encoded = encode_records(records, backbone.tokenizer, cfg.model.prompt)
+    kwargs = {
+        "pad_id": backbone.tokenizer.pad_token_id,
+        "yes_id": backbone.yes_id,
+        "no_id": backbone.no_id,
+    }
+    batched = yes_no_margins(backbone.model, encoded, batch_size=24, **kwargs)
+    single = yes_no_margins(backbone.model, encoded, batch_size=1, **kwargs)
+    assert torch.allclose(batched, single, atol=1e-4)
