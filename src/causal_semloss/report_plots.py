@@ -42,9 +42,11 @@ def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
         for i, variant in enumerate(variants):
             rows = sub[sub["label"] == variant].set_index("split")
             xs = [s + i * width for s in range(len(splits))]
-            ax.bar(
-                xs, [rows["yes_rate"].get(s, float("nan")) for s in splits], width, label=variant
-            )
+            values = [rows["yes_rate"].get(s, float("nan")) for s in splits]
+            bars = ax.bar(xs, values, width, label=variant)
+            # a tick on each bar's top, so a 0% bar (a model that never says Yes) stays visible
+            colour = bars.patches[0].get_facecolor()
+            ax.plot(xs, values, "_", color=colour, markersize=12, markeredgewidth=3)
         truth = sub.drop_duplicates("split").set_index("split")["true_yes_rate"]
         for s, split in enumerate(splits):
             ax.hlines(
