@@ -143,7 +143,6 @@ def evaluate(
     """Score every eval set, write predictions/<task>__<split>.jsonl and metrics.json."""
     out_dir = Path(out_dir)
     torch.set_num_threads(cfg.train.threads)
-    device = next(backbone.model.parameters()).device
     sets = load_eval_sets(cfg)
     total = sum(len(s.records) for s in sets)
     splits: dict[str, dict] = {}
@@ -183,7 +182,6 @@ def evaluate(
                 baselines[name][eval_set.key] = binary_metrics(
                     [baseline(r) for r in eval_set.records], truth
                 )
-    del device
     metrics = {
         "trained_task": trained_task,
         "splits": splits,
