@@ -19,7 +19,7 @@ def main() -> None:
         label, run_dir = pair.split("=", 1)
         runs[label] = json.loads((Path(run_dir) / "train_metrics.json").read_text())
     learning_curve_plot(
-        runs, Path(out), bars={"bar: transitivity 85%": 0.85, "bar: d-separation 70%": 0.70}
+        runs, Path(out), bars={"bar: transitivity 95%": 0.95, "bar: d-separation 85%": 0.85}
     )
     print(out)
 

@@ -60,16 +60,20 @@ def test_records_are_well_formed(built):
 
 
 def test_premise_shapes(built):
-    cfg, data_dir, _ = built
+    cfg, data_dir, manifest = built
     long_names = read_split(data_dir, "long_names")
     assert all(8 <= len(n) <= 10 for r in long_names for n in r["nodes"])
     assert all(1 <= len(n) <= 3 for r in read_split(data_dir, "train") for n in r["nodes"])
     assert all(7 <= len(r["nodes"]) <= 15 for r in read_split(data_dir, "length"))
     if cfg.task.name == "transitivity":
-        # length chains have no flipped edge and ask (earlier, later): always Yes.
-        assert all(r["label"] == "Yes" for r in read_split(data_dir, "length"))
-        # reversed chains ask (earlier, later) against every edge: always No.
-        assert all(r["label"] == "No" for r in read_split(data_dir, "reversed"))
+        # Naturally, length chains (no flipped edge, asked (earlier, later)) are all Yes and
+        # reversed chains all No; by default both are asked other pairs too, 50/50.
+        splits = manifest["splits"]
+        assert splits["length"]["natural_yes_rate"] == 1.0
+        assert splits["reversed"]["natural_yes_rate"] == 0.0
+        for split in ("length", "reversed"):
+            labels = [r["label"] for r in read_split(data_dir, split)]
+            assert labels.count("Yes") * 2 == len(labels)
 
 
 def test_no_evaluation_premise_equals_a_training_premise(built):
@@ -84,7 +88,7 @@ def test_no_evaluation_premise_equals_a_training_premise(built):
 
 def test_balance_and_manifest(built):
     cfg, data_dir, manifest = built
-    for split in ("train", "test"):
+    for split in ("train", "test", *OOD_SPLITS):  # data=default: every split 50/50
         labels = [r["label"] for r in read_split(data_dir, split)]
         assert labels.count("Yes") == len(labels) // 2
     for split, info in manifest["splits"].items():
@@ -150,6 +154,28 @@ def test_balance_true_and_paper_balance(tiny_cfg):
     assert manifest["splits"]["length"]["yes_rate"] == 1.0
     assert manifest["splits"]["shuffled"]["yes_rate"] == pytest.approx(0.002, abs=0.002)
     assert manifest["splits"]["test"]["yes_rate"] == 0.5
+    # natural balance: transitivity's length chains are all Yes
+    _, manifest, _ = build_data(tiny_cfg(*[f"data.yes_rate.{s}=null" for s in OOD_SPLITS]))
+    assert manifest["splits"]["length"]["yes_rate"] == 1.0
+
+
+def test_dseparation_paper_balance_uses_measured_rates_only(tiny_cfg):
+    """Unmeasured d-sep balances (null) keep the natural balance, never transitivity's."""
+    _, manifest, _ = build_data(tiny_cfg("task=dseparation", "data=paper", "data.n_train=500"))
+    splits = manifest["splits"]
+    assert splits["train"]["yes_rate"] == pytest.approx(0.157, abs=0.002)
+    assert splits["branching"]["target_yes_rate"] == 0.017
+    assert splits["length"]["target_yes_rate"] is None
+    assert splits["length"]["yes_rate"] < 1.0
+
+
+def test_unreachable_balance_fails_fast_with_a_clear_error(tiny_cfg):
+    from causal_semloss.errors import ConfigError
+
+    # Two-node d-separation graphs (one edge): the two nodes are never d-separated.
+    cfg = tiny_cfg("task=dseparation", "task.splits.length.nodes=[2,2]")
+    with pytest.raises(ConfigError, match=r"split 'length'.*answer Yes.*data.yes_rate.length"):
+        build_data(cfg)
 
 
 def test_manifest_is_json_with_hashes(built):

@@ -25,16 +25,17 @@ ROWS = [
         "label": "Yes",
     },  # cyclic
     {"premise": "A causes B.", "hypothesis": "Does A cause A?", "label": "No"},  # self-query
-    {"premise": "A causes B.", "hypothesis": "Does A cause Q?", "label": "No"},  # unknown node
+    # Q is not in the premise: a valid isolated node (info, not invalid), oracle No
+    {"premise": "A causes B.", "hypothesis": "Does A cause Q?", "label": "No"},
     {"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "No"},  # wrong label
-    {"premise": "A is B.", "hypothesis": "Does A cause B?", "label": "No"},  # no edges
+    {"premise": "A never causes B.", "hypothesis": "Does A cause B?", "label": "No"},  # no parse
     {"premise": "A causes B.", "hypothesis": "Is A a cause?", "label": "No"},  # no question
     {"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "Maybe"},  # bad label
 ]
+INFO = {"isolated_query_node": 1}
 REASONS = {
     "cyclic_premise": 1,
     "self_query": 1,
-    "unknown_query_node": 1,
     "label_mismatch": 1,
     "unparseable_premise": 1,
     "unparseable_question": 1,
@@ -49,17 +50,23 @@ def _write(path, rows):
 
 def test_reasons_and_keep(tmp_path):
     loaded = load_external(_write(tmp_path / "set.jsonl", ROWS), "transitivity")
-    assert loaded.summary() == {"n": 9, "valid": 2, "invalid": dict(sorted(REASONS.items()))}
+    assert loaded.summary() == {
+        "n": 9,
+        "valid": 3,
+        "invalid": dict(sorted(REASONS.items())),
+        "info": INFO,
+    }
     assert len(loaded.records) == 9
     valid = [r for r in loaded.records if r["valid"]]
-    assert [r["oracle"] for r in valid] == [True, False]
+    assert [r["oracle"] for r in valid] == [True, False, False]
     assert valid[1]["edges"] == [["X", "Y"], ["Z", "Y"]]
+    assert valid[2]["isolated"] == ["Q"]
 
 
 def test_drop_and_error(tmp_path):
     path = _write(tmp_path / "set.jsonl", ROWS)
     dropped = load_external(path, "transitivity", on_invalid="drop")
-    assert len(dropped.records) == 2 and dropped.summary()["invalid"] == dict(
+    assert len(dropped.records) == 3 and dropped.summary()["invalid"] == dict(
         sorted(REASONS.items())
     )
     with pytest.raises(DataError, match=r"set.jsonl:3: invalid row \(cyclic_premise\)"):
@@ -90,7 +97,12 @@ def test_dseparation_rows(tmp_path):
         },
     ]
     loaded = load_external(_write(tmp_path / "d.jsonl", rows), "dseparation")
-    assert loaded.summary() == {"n": 4, "valid": 3, "invalid": {"query_in_given": 1}}
+    assert loaded.summary() == {
+        "n": 4,
+        "valid": 3,
+        "invalid": {"query_in_given": 1},
+        "info": {},
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,8 +132,9 @@ def test_check_cli_json(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "n": 9,
-        "valid": 2,
+        "valid": 3,
         "invalid": dict(sorted(REASONS.items())),
+        "info": INFO,
     }
     (tmp_path / "bad.jsonl").write_text("{oops\n")
     result = run_cli(

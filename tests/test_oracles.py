@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causal_semloss.oracles import build_graph, edges_are_acyclic, has_directed_path, is_d_separated
+from causal_semloss.oracles import (
+    build_graph,
+    edges_are_acyclic,
+    has_directed_path,
+    is_d_separated,
+    oracle_answer,
+)
 
 
 def _descendants(edges, node):
@@ -138,3 +144,13 @@ def test_transitivity_textbook(edges, source, target, expected):
 def test_fast_acyclicity_check_matches_networkx(pairs):
     edges = [(f"n{u}", f"n{v}") for u, v in pairs]
     assert edges_are_acyclic(edges) == nx.is_directed_acyclic_graph(nx.DiGraph(edges))
+
+
+def test_isolated_query_node_has_no_edges():
+    """A query node that the premise never mentions is a node without edges: never caused,
+    never causing, d-separated from everything."""
+    graph = build_graph([("A", "B"), ("B", "C")], nodes=["Q"])
+    assert oracle_answer("transitivity", graph, "A", "Q") is False
+    assert oracle_answer("transitivity", graph, "Q", "C") is False
+    assert oracle_answer("dseparation", graph, "A", "Q") is True
+    assert oracle_answer("dseparation", graph, "Q", "C", ["B"]) is True

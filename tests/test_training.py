@@ -215,3 +215,46 @@ def test_batched_scoring_equals_one_at_a_time(tmp_path):
     batched = yes_no_margins(backbone.model, encoded, batch_size=24, **kwargs)
     single = yes_no_margins(backbone.model, encoded, batch_size=1, **kwargs)
     assert torch.allclose(batched, single, atol=1e-4)
+
+
+def test_padded_batches_equal_collate(tmp_path):
+    """The once-padded set gives, for the same indices, exactly the tensors `collate` builds."""
+    from causal_semloss.batches import PaddedSet, collate, encode_records
+    from causal_semloss.data.build import build_data, read_split
+
+    cfg = _cfg(tmp_path)
+    backbone = load_backbone(cfg)
+    data_dir, _, _ = build_data(cfg)
+    records = read_split(data_dir, "length")[:20] + read_split(data_dir, "train")[:20]
+    encoded = encode_records(records, backbone.tokenizer, cfg.model.prompt)
+    pad = backbone.tokenizer.pad_token_id
+    for with_answer in (True, False):
+        padded = PaddedSet.build(encoded, pad, with_answer=with_answer)
+        order = torch.randperm(len(encoded), generator=torch.Generator().manual_seed(0))[:32]
+        widths, answer_cols = padded.shapes(order, 8)
+        for k in range(4):
+            indices = order[8 * k : 8 * (k + 1)]
+            got = padded.batch(indices, widths[k], answer_cols[k])
+            want = collate(encoded, indices.tolist(), pad, with_answer=with_answer)
+            assert got.keys() == want.keys()
+            for key, value in want.items():
+                if torch.is_tensor(value):
+                    assert got[key].dtype == value.dtype and torch.equal(got[key], value), key
+                else:
+                    assert got[key] == value, key
+
+
+def test_train_and_validation_log_at_the_same_step_numbers(tmp_path):
+    metrics = train(_cfg(tmp_path, "train.log_steps=3"), tmp_path / "run")
+    assert metrics["history"]["step"] == [1, 3, 6, 8]  # optimiser updates done, first and last
+    assert [v["step"] for v in metrics["validation"]] == [4, 8]
+
+
+def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
+    from causal_semloss.evaluation import evaluate
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    cfg = _cfg(tmp_path, "train.device=cuda")
+    with pytest.raises(ConfigError, match="no CUDA"):
+        evaluate(cfg, load_backbone(_cfg(tmp_path)), tmp_path / "eval")

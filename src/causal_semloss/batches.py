@@ -80,3 +80,96 @@ def collate(encoded: EncodedSet, indices: list[int], pad_id: int, with_answer: b
         "label": encoded.label[idx],
         "graph_index": encoded.graph_index[idx],
     }
+
+
+@dataclass
+class PaddedSet:
+    """An `EncodedSet` left-padded once to its longest sequence, so that a batch is an
+    `index_select` and a column slice instead of a Python loop over rows (`collate`).
+
+    Only the token ids and lengths are stored; the attention mask, position ids and labels are
+    derived from them per batch with a few element-wise ops, on whatever device the set lives.
+    `batch(...)` returns exactly what `collate` returns for the same indices.
+    """
+
+    input_ids: torch.Tensor  # (n, width) left-padded to the longest sequence
+    lengths: torch.Tensor  # (n,) sequence lengths, on the same device as input_ids
+    host_lengths: torch.Tensor  # (n,) the same on the CPU: batch widths without a device sync
+    answer_len: torch.Tensor  # (n,) CPU: answer-suffix tokens per row (0 without answers)
+    oracle: torch.Tensor
+    label: torch.Tensor
+    graph_index: torch.Tensor
+
+    @classmethod
+    def build(cls, encoded: EncodedSet, pad_id: int, with_answer: bool) -> PaddedSet:
+        seqs = [
+            p + (a if with_answer else [])
+            for p, a in zip(encoded.prompt_ids, encoded.answer_ids, strict=True)
+        ]
+        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+        width = int(lengths.max()) if len(seqs) else 0
+        input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+        for row, seq in enumerate(seqs):
+            input_ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+        answer_len = torch.tensor(
+            [len(a) if with_answer else 0 for a in encoded.answer_ids], dtype=torch.long
+        )
+        return cls(
+            input_ids,
+            lengths,
+            lengths,
+            answer_len,
+            encoded.oracle,
+            encoded.label,
+            encoded.graph_index,
+        )
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    def to(self, device: torch.device) -> PaddedSet:
+        """The whole set on `device` (pinned and copied asynchronously to CUDA), built once, so
+        each batch is gathered where the model runs and no per-step host-to-device copy exists."""
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            if device.type == "cuda":
+                t = t.pin_memory()
+            return t.to(device, non_blocking=True)
+
+        return PaddedSet(
+            move(self.input_ids),
+            move(self.lengths),
+            self.host_lengths,
+            self.answer_len,
+            move(self.oracle),
+            move(self.label),
+            move(self.graph_index),
+        )
+
+    def shapes(self, indices: torch.Tensor, batch_size: int) -> tuple[list[int], list[int]]:
+        """(width, answer_col) of each consecutive `batch_size` chunk of CPU `indices`, computed
+        in one vectorised call on the host (so the training loop never syncs for them)."""
+        widths = self.host_lengths[indices].view(-1, batch_size).max(dim=1).values
+        answers = self.answer_len[indices].view(-1, batch_size)
+        if not torch.equal(answers.min(dim=1).values, answers.max(dim=1).values):
+            raise ValueError(
+                "answer suffixes tokenize to different lengths; check model.prompt.answer"
+            )
+        return widths.tolist(), (widths - 1 - answers[:, 0]).tolist()
+
+    def batch(self, indices: torch.Tensor, width: int, answer_col: int) -> dict:
+        """The batch of `indices` (a tensor on this set's device), as `collate` builds it."""
+        full = self.input_ids.shape[1]
+        input_ids = self.input_ids.index_select(0, indices)[:, full - width :]
+        first = (width - self.lengths.index_select(0, indices))[:, None]  # first real column
+        cols = torch.arange(width, device=input_ids.device)
+        return {
+            "input_ids": input_ids,
+            "attention_mask": (cols >= first).long(),
+            "position_ids": (cols - first).clamp(min=0),
+            "labels": input_ids.masked_fill(cols <= first, IGNORE),  # pads and <bos>: ignored
+            "answer_col": answer_col,
+            "oracle": self.oracle.index_select(0, indices),
+            "label": self.label.index_select(0, indices),
+            "graph_index": self.graph_index.index_select(0, indices),
+        }

@@ -6,6 +6,7 @@ Everything a table shows is recomputable from `predictions/*.jsonl` without the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from causal_semloss.metrics import binary_metrics, bootstrap_ci, is_collapsed, m
 from causal_semloss.modeling import Backbone
 from causal_semloss.schema import OOD_SPLITS
 from causal_semloss.scoring import yes_no_margins
+from causal_semloss.training import autocast, resolve_device
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,6 +86,7 @@ def predict(
             yes_id=backbone.yes_id,
             no_id=backbone.no_id,
             batch_size=cfg.eval.batch_size,
+            bf16=cfg.train.bf16,
             progress=progress,
         )
         return (margins > 0).tolist(), margins.tolist()
@@ -100,13 +105,14 @@ def generate_answers(backbone: Backbone, encoded, cfg: DictConfig, progress=None
     for start in range(0, len(encoded), cfg.eval.batch_size):
         idx = list(range(start, min(start + cfg.eval.batch_size, len(encoded))))
         batch = collate(encoded, idx, tok.pad_token_id, with_answer=False)
-        out = model.generate(
-            input_ids=batch["input_ids"].to(device),
-            attention_mask=batch["attention_mask"].to(device),
-            max_new_tokens=cfg.eval.generate_tokens,
-            do_sample=False,
-            pad_token_id=tok.pad_token_id,
-        )
+        with autocast(device, cfg.train.bf16):
+            out = model.generate(
+                input_ids=batch["input_ids"].to(device, non_blocking=True),
+                attention_mask=batch["attention_mask"].to(device, non_blocking=True),
+                max_new_tokens=cfg.eval.generate_tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )
         texts = tok.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
         for i, text in zip(idx, texts, strict=True):
             answers[i] = text.strip().lower().startswith(cfg.model.prompt.yes_word.lower())
@@ -142,7 +148,10 @@ def evaluate(
 ) -> dict:
     """Score every eval set, write predictions/<task>__<split>.jsonl and metrics.json."""
     out_dir = Path(out_dir)
-    torch.set_num_threads(cfg.train.threads)
+    torch.set_num_threads(cfg.train.threads)  # CPU threads (the host side on a GPU)
+    device = resolve_device(cfg.train.device)  # no silent CPU fallback: cuda w/o CUDA raises
+    backbone.model.to(device)
+    log.info("evaluating on %s (bf16=%s)", device, cfg.train.bf16 and device.type == "cuda")
     sets = load_eval_sets(cfg)
     total = sum(len(s.records) for s in sets)
     splits: dict[str, dict] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from causal_semloss.oracles import Edge, edges_are_acyclic
 from causal_semloss.schema import SplitShapeConfig
-from causal_semloss.text import RESERVED_WORDS
+from causal_semloss.text import is_name
 
 NAME_ALPHABET = string.ascii_letters + string.digits
 
@@ -30,12 +30,14 @@ class CausalGraph:
 
 
 def random_names(rng: random.Random, count: int, length: tuple[int, int]) -> list[str]:
-    """`count` distinct names of random length in `length`, none equal to a prompt word."""
+    """`count` distinct names of random length in `length`: names of the text grammar, none
+    equal to a prompt word. The alphabet stays ASCII (the suite's tokenizer spells names in
+    characters from it); only parsing of external files accepts Unicode."""
     names: list[str] = []
     seen: set[str] = set()
     while len(names) < count:
         name = "".join(rng.choice(NAME_ALPHABET) for _ in range(rng.randint(*length)))
-        if name in seen or name.lower() in RESERVED_WORDS:
+        if name in seen or not is_name(name):
             continue
         seen.add(name)
         names.append(name)

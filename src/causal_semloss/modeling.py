@@ -31,13 +31,14 @@ class Backbone:
     no_id: int
 
 
-def answer_token_id(tokenizer: PreTrainedTokenizerBase, word: str) -> int:
+def answer_token_id(tokenizer: PreTrainedTokenizerBase, word: str, where=None) -> int:
     """The single token id of `word` as it follows the prompt; error if it splits."""
     ids = tokenizer.encode(word, add_special_tokens=False)
     if len(ids) != 1:
         pieces = tokenizer.convert_ids_to_tokens(ids)
+        origin = f"tokenizer of {where}" if where else "tokenizer"
         raise ConfigError(
-            f"tokenizer splits {word!r} into {len(ids)} tokens {pieces}; it must be one token"
+            f"{origin} splits {word!r} into {len(ids)} tokens {pieces}; it must be one token"
         )
     return ids[0]
 
@@ -52,7 +53,8 @@ def _templates(cfg: DictConfig) -> list[str]:
     ]
 
 
-def _from_config(cfg: DictConfig):
+def build_from_config(cfg: DictConfig):
+    """A randomly initialised Gemma 3 text model of `model.architecture` + the suite's tokenizer."""
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     tokenizer = build_tokenizer(_templates(cfg))
@@ -67,6 +69,17 @@ def _from_config(cfg: DictConfig):
     config._attn_implementation = cfg.model.attn_implementation
     model = Gemma3ForCausalLM(config)
     return model, tokenizer
+
+
+def load_backbone_dir(cfg: DictConfig):
+    """A backbone dir written by the pretrain stage: checked against its card first."""
+    from causal_semloss.backbone_card import read_card, resolve_backbone_dir
+
+    if not cfg.model.backbone_dir:
+        raise ConfigError("model.backbone_dir is empty (model.source=backbone needs it)")
+    directory = resolve_backbone_dir(cfg.model.backbone_dir)
+    read_card(directory)
+    return load_saved(directory, cfg)
 
 
 def _missing_model_message(name: str) -> str:
@@ -142,20 +155,25 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     elif cfg.model.source == "config" and cfg.model.pretrain.steps > 0:
         from causal_semloss.pretraining import ensure_pretrained
 
-        model, tokenizer = load_saved(ensure_pretrained(cfg, _from_config), cfg)
+        model, tokenizer = load_saved(ensure_pretrained(cfg, build_from_config), cfg)
     elif cfg.model.source == "config":
-        model, tokenizer = _from_config(cfg)
+        model, tokenizer = build_from_config(cfg)
+    elif cfg.model.source == "backbone":
+        model, tokenizer = load_backbone_dir(cfg)
     elif cfg.model.source == "pretrained":
         model, tokenizer = _pretrained(cfg)
     elif cfg.model.source == "gguf":
         model, tokenizer = _gguf(cfg)
     else:
-        raise ConfigError(f"model.source={cfg.model.source!r}: expected config, pretrained or gguf")
+        raise ConfigError(
+            f"model.source={cfg.model.source!r}: expected config, backbone, pretrained or gguf"
+        )
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    yes_id = answer_token_id(tokenizer, cfg.model.prompt.yes_word)
-    no_id = answer_token_id(tokenizer, cfg.model.prompt.no_word)
+    where = from_dir or (cfg.model.backbone_dir if cfg.model.source == "backbone" else None)
+    yes_id = answer_token_id(tokenizer, cfg.model.prompt.yes_word, where)
+    no_id = answer_token_id(tokenizer, cfg.model.prompt.no_word, where)
     if from_dir is None and cfg.model.lora is not None:
         model = _apply_lora(model, cfg.model.lora)
     return Backbone(model=model, tokenizer=tokenizer, yes_id=yes_id, no_id=no_id)

@@ -28,7 +28,7 @@ from causal_semloss.data.build import build_data, config_for_task, data_identity
 from causal_semloss.losses import cross_entropy
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.schema import checked
-from causal_semloss.training import epoch_order, lr_factor
+from causal_semloss.training import autocast, epoch_order, lr_factor, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,17 @@ def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
 
 
 def backbone_identity(cfg: DictConfig) -> dict:
-    """Everything that determines the pre-trained weights (not the fine-tuning seed or data)."""
+    """Everything that determines the pre-trained weights (not the fine-tuning seed or data) —
+    the device kind, precision and CPU thread count too: they change the float summation order,
+    so a cache built by a 2-thread process must not be reused by a 1-thread one."""
     model = OmegaConf.to_container(cfg.model, resolve=True)
+    device = resolve_device(cfg.train.device)
     return {
         "model": {k: model[k] for k in ("architecture", "tokenizer_words", "prompt", "pretrain")},
         "corpus": [data_identity(corpus_config(cfg, task)) for task in cfg.model.pretrain.tasks],
+        "device": device.type,
+        "bf16": bool(cfg.train.bf16 and device.type == "cuda"),
+        "threads": cfg.train.threads if device.type == "cpu" else None,
     }
 
 
@@ -72,8 +78,12 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
     if (target / "config.json").exists():
         return target
     pc = cfg.model.pretrain
+    device = resolve_device(cfg.train.device)
+    bf16 = bool(cfg.train.bf16 and device.type == "cuda")
+    log.info("pre-training backbone %s on %s (bf16=%s)", target.name, device, bf16)
     torch.manual_seed(pc.seed)
     model, tokenizer = build_fresh(cfg)
+    model.to(device)
     records = []
     for task in pc.tasks:
         data_dir, _, _ = build_data(corpus_config(cfg, task))
@@ -94,20 +104,28 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
         )
         for group in optimizer.param_groups:
             group["lr"] = pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, "constant")
-        logits = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            position_ids=batch["position_ids"],
-            use_cache=False,
-        ).logits
+        with autocast(device, bf16):
+            logits = model(
+                input_ids=batch["input_ids"].to(device, non_blocking=True),
+                attention_mask=batch["attention_mask"].to(device, non_blocking=True),
+                position_ids=batch["position_ids"].to(device, non_blocking=True),
+                use_cache=False,
+            ).logits
         loss = cross_entropy(
-            logits, batch["labels"], 0, batch["answer_col"], "full", paper_ce_bug=False
+            logits.float(),
+            batch["labels"].to(device, non_blocking=True),
+            0,
+            batch["answer_col"],
+            "full",
+            paper_ce_bug=False,
         )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(loss.detach())
+    losses = torch.stack(losses).tolist() if losses else []  # one host sync, not one per step
+    model.to("cpu")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

@@ -40,7 +40,8 @@ class TaskConfig:
     name: str = "transitivity"
     hypothesis: str = ""
     splits: dict[str, SplitShapeConfig] = field(default_factory=dict)
-    paper_yes_rate: dict[str, float] = field(default_factory=dict)
+    # null: not measured on the authors' data; data=paper then keeps the natural balance.
+    paper_yes_rate: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +55,8 @@ class DataConfig:
     balance: bool = False
     yes_rate: dict[str, Any] = field(default_factory=dict)
     natural_rate_sample: int = 2000
+    # External sets: a premise with more distinct nodes is invalid (`too_large`), not walked.
+    max_nodes: int = 200
 
 
 @dataclass
@@ -103,6 +106,10 @@ class ModelConfig:
     lora: LoraConfig | None = None
     prompt: PromptConfig = field(default_factory=PromptConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    backbone_dir: str | None = None  # model.source=backbone: a dir the pretrain stage wrote
+    build: dict[str, Any] | None = (
+        None  # the pretrain stage's recipe (src/causal_semloss/pretrain.py)
+    )
 
 
 @dataclass
@@ -136,6 +143,7 @@ class TrainConfig:
     eval_batch_size: int = 128
     device: str = "auto"
     bf16: bool = False
+    compile: bool = False
 
 
 @dataclass
@@ -229,11 +237,11 @@ def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
 
 def validate_model(model: ModelConfig) -> None:
     _require(
-        model.source in ("config", "pretrained", "gguf"),
+        model.source in ("config", "backbone", "pretrained", "gguf"),
         "model.source",
         f"unknown source {model.source!r}",
     )
-    if model.source == "config":
+    if model.source == "config" or model.build is not None:
         from transformers import Gemma3TextConfig
 
         known = set(Gemma3TextConfig.__annotations__) | {"rope_theta", "rope_local_base_freq"}
@@ -316,7 +324,7 @@ def validate(cfg: DictConfig) -> None:
     for name in ALL_SPLITS:
         _require(name in task.splits, "task.splits", f"missing split {name!r}")
     data = cfg.data
-    for key in ("n_train", "n_test", "n_eval", "n_adversarial", "queries_per_graph"):
+    for key in ("n_train", "n_test", "n_eval", "n_adversarial", "queries_per_graph", "max_nodes"):
         _require(data[key] > 0, f"data.{key}", f"must be > 0, got {data[key]}")
     _require(data.n_adversarial % 2 == 0, "data.n_adversarial", "must be even (minimal pairs)")
     _require(data.natural_rate_sample > 0, "data.natural_rate_sample", "must be > 0")

@@ -1,22 +1,45 @@
-"""Premise and hypothesis text: rendering (generation) and parsing (external data only).
+"""Premise and hypothesis text: one grammar, used for rendering (generation) and parsing
+(external data).
 
 Generated records carry their structure, so training and evaluation never parse text; parsing
 exists for external JSONL sets, whose rows are text only.
+
+Grammar (tested by a render -> parse round trip on random Unicode names):
+
+    name     := word (sep word)*        word: Unicode letters, digits, "_"; sep: - ' ’ . ‐ ‑
+    sentence := name "causes" name      words separated by whitespace
+    premise  := sentence (("." | whitespace) sentence)* "."?
+
+A separator counts only *between* word characters, so the period that ends "A causes B." is
+never part of B, while "A-1", "O'Neil" and "St.Paul" are single names. Sentences may run
+together without periods ("A causes B B causes C"), but a period needs a space after it:
+in "A causes B.C causes D." the name "B.C" swallows it and the premise does not parse. Anything else in a premise makes it unparseable:
+`parse_premise` returns None rather than silently skipping a sentence such as
+"A never causes B.".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from causal_semloss.oracles import Edge
 
-NAME = r"[A-Za-z0-9_]+"
-EDGE_RE = re.compile(rf"({NAME})\s+causes\s+({NAME})")
-TRANSITIVITY_RE = re.compile(rf"Does\s+({NAME})\s+cause\s+({NAME})\s*\?", re.IGNORECASE)
+NAME_SEPARATORS = "-'’.‐‑"
+NAME = rf"\w+(?:[{re.escape(NAME_SEPARATORS)}]\w+)*"
+NAME_RE = re.compile(NAME)
+# One sentence at a position: the name, "causes", the name, then a period, whitespace or the end.
+SENTENCE_RE = re.compile(rf"\s*({NAME})\s+causes\s+({NAME})(?:\s*\.|(?=\s)|\s*$)")
+TRANSITIVITY_RE = re.compile(rf"(?<!\w)Does\s+({NAME})\s+cause\s+({NAME})\s*\?", re.IGNORECASE)
 DSEP_RE = re.compile(
-    rf"Are\s+({NAME})\s+and\s+({NAME})\s+d-separated(?:\s+given\s+\{{([^}}]*)\}})?\s*\?",
+    rf"(?<!\w)Are\s+({NAME})\s+and\s+({NAME})\s+d-separated"
+    rf"(?:\s+given\s+\{{([^}}]*)\}})?\s*\?",
     re.IGNORECASE,
+)
+# The header of the paper's chat prompt, before the premise (prompt/completion rows).
+PROMPT_HEADER_RE = re.compile(
+    r"^.*?Given the following causal relationships:\s*", re.IGNORECASE | re.DOTALL
 )
 # Words of the prompt: a node name never equals one of them (case-insensitive), so a premise
 # such as "No causes Yes." cannot be generated.
@@ -49,6 +72,16 @@ RESERVED_WORDS = frozenset(
 )
 
 
+def normalize_text(text: str) -> str:
+    """NFC form, so "Bär" typed with a combining diaeresis is the same name as precomposed."""
+    return unicodedata.normalize("NFC", text)
+
+
+def is_name(text: str) -> bool:
+    """True when `text` is one name of the grammar (what rendering may emit)."""
+    return NAME_RE.fullmatch(text) is not None and text.lower() not in RESERVED_WORDS
+
+
 def render_premise(edges: Sequence[Edge]) -> str:
     return " ".join(f"{u} causes {v}." for u, v in edges)
 
@@ -61,32 +94,46 @@ def render_hypothesis(template: str, x: str, y: str, given: Sequence[str] = ()) 
     return template.format(x=x, y=y, given=render_given(given))
 
 
-def parse_premise(text: str) -> list[Edge]:
-    """Edges of "A causes B. B causes C" (periods optional). Empty list if none found."""
-    return [(m.group(1), m.group(2)) for m in EDGE_RE.finditer(text)]
+def parse_premise(text: str) -> list[Edge] | None:
+    """Edges of "A causes B. B causes C." in sentence order; None if any part does not parse
+    (including a premise with no sentence at all)."""
+    edges: list[Edge] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos].isspace():
+            pos += 1
+        if pos == end:
+            return edges or None
+        match = SENTENCE_RE.match(text, pos)
+        if match is None:
+            return None
+        edges.append((match.group(1), match.group(2)))
+        pos = match.end()
 
 
 def parse_question(task: str, text: str) -> tuple[str, str, list[str]] | None:
-    """(x, y, given) of the task's question in `text` (last match wins), or None."""
-    if task == "transitivity":
-        matches = list(TRANSITIVITY_RE.finditer(text))
-        if not matches:
-            return None
-        m = matches[-1]
-        return m.group(1), m.group(2), []
-    matches = list(DSEP_RE.finditer(text))
+    """(x, y, given) of the task's question in `text` (last match wins), or None — also when
+    a conditioning-set entry is not a name."""
+    pattern = TRANSITIVITY_RE if task == "transitivity" else DSEP_RE
+    matches = list(pattern.finditer(text))
     if not matches:
         return None
     m = matches[-1]
-    given = [g.strip() for g in (m.group(3) or "").split(",") if g.strip()]
+    if task == "transitivity":
+        return m.group(1), m.group(2), []
+    given = [g.strip() for g in (m.group(3) or "").split(",")]
+    if given == [""]:
+        given = []
+    if not all(NAME_RE.fullmatch(g) for g in given):
+        return None
     return m.group(1), m.group(2), given
 
 
 def split_question(task: str, text: str) -> tuple[str, str]:
-    """Split a prompt into (premise part, question part) at the task's question."""
+    """Split a prompt into (premise, question part) at the task's question; the paper's chat
+    header ("... Given the following causal relationships:") is removed from the premise."""
     pattern = TRANSITIVITY_RE if task == "transitivity" else DSEP_RE
     matches = list(pattern.finditer(text))
-    if not matches:
-        return text, ""
-    start = matches[-1].start()
-    return text[:start], text[start:]
+    start = matches[-1].start() if matches else len(text)
+    premise, question = text[:start], text[start:]
+    return PROMPT_HEADER_RE.sub("", premise, count=1), question

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from causal_semloss.atomic import atomic_path, write_json
-from causal_semloss.batches import EncodedSet, collate, encode_records
+from causal_semloss.batches import EncodedSet, PaddedSet, encode_records
 from causal_semloss.data.build import build_data, read_split
 from causal_semloss.errors import ConfigError
 from causal_semloss.losses import compute_loss, logits_start
@@ -90,9 +90,19 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
     )
 
 
-def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The data order of one epoch: a pure function of (seed, epoch), so resume is bit-exact."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    return torch.randperm(n, generator=generator).tolist()
+    return torch.randperm(n, generator=generator)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    return epoch_permutation(n, seed, epoch).tolist()
+
+
+def autocast(device: torch.device, bf16: bool):
+    """bf16 autocast on CUDA when asked; a no-op context elsewhere (the CPU path stays fp32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
 
 
 class Trainer:
@@ -109,6 +119,12 @@ class Trainer:
         tc = cfg.train
         self.device = resolve_device(tc.device)
         self.model = backbone.model.to(self.device)
+        # The forward pass; compiled wraps the same parameters, so checkpoints are unchanged.
+        self.forward = torch.compile(self.model) if tc.compile else self.model
+        self.batches = PaddedSet.build(
+            train_set, backbone.tokenizer.pad_token_id, with_answer=True
+        ).to(self.device)
+        self._epoch_plan: tuple[int, torch.Tensor, list[int], list[int]] | None = None
         self.micro = tc.batch_size
         self.per_step = tc.batch_size * tc.grad_accum
         self.steps_per_epoch = len(train_set) // self.per_step
@@ -120,7 +136,11 @@ class Trainer:
         self.schedule = parse_schedule(cfg.loss.schedule)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
-            params, lr=tc.lr, weight_decay=tc.weight_decay, betas=tuple(tc.betas)
+            params,
+            lr=tc.lr,
+            weight_decay=tc.weight_decay,
+            betas=tuple(tc.betas),
+            fused=self.device.type == "cuda",  # one kernel per step; the CPU path is unchanged
         )
         self.state = TrainState()
         self._stop = False
@@ -145,7 +165,7 @@ class Trainer:
         payload = torch.load(path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
-        torch.set_rng_state(payload["torch_rng"])
+        torch.set_rng_state(payload["torch_rng"].cpu())  # map_location moved it to the device
         self.state = TrainState(
             step=payload["step"], history=payload["history"], validation=payload["validation"]
         )
@@ -153,38 +173,42 @@ class Trainer:
         return True
 
     # -- one optimisation step ---------------------------------------------------------------
-    def micro_batches(self, step: int) -> list[list[int]]:
+    def micro_batches(self, step: int) -> list[tuple[torch.Tensor, int, int]]:
+        """(indices on the device, width, answer_col) of each micro-batch of `step`. The epoch's
+        permutation and every batch's shape are computed once per epoch, not per step."""
         epoch, offset = divmod(step, self.steps_per_epoch)
-        order = epoch_order(len(self.train_set), self.cfg.seed, epoch)
-        chunk = order[offset * self.per_step : (offset + 1) * self.per_step]
-        return [chunk[i : i + self.micro] for i in range(0, len(chunk), self.micro)]
+        if self._epoch_plan is None or self._epoch_plan[0] != epoch:
+            order = epoch_permutation(len(self.train_set), self.cfg.seed, epoch)
+            order = order[: self.steps_per_epoch * self.per_step]
+            widths, answer_cols = self.batches.shapes(order, self.micro)
+            self._epoch_plan = (epoch, order.to(self.device), widths, answer_cols)
+        _, order, widths, answer_cols = self._epoch_plan
+        per_step = self.per_step // self.micro
+        return [
+            (order[k * self.micro : (k + 1) * self.micro], widths[k], answer_cols[k])
+            for k in range(offset * per_step, (offset + 1) * per_step)
+        ]
 
     def train_step(self, step: int) -> dict:
+        """One optimiser step. Loss values come back as device tensors (no host sync): the
+        caller reads them (`.item()`) only when it logs."""
         lc, tc = self.cfg.loss, self.cfg.train
         lam = lambda_at(self.schedule, step, self.total_steps)
         lr = tc.lr * lr_factor(step, self.total_steps, tc.warmup_steps, tc.lr_schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        totals = {"loss": 0.0, "ce": 0.0}
-        for indices in self.micro_batches(step):
-            batch = collate(
-                self.train_set, indices, self.backbone.tokenizer.pad_token_id, with_answer=True
-            )
-            start = logits_start(batch["answer_col"], lc.scope)
-            width = batch["input_ids"].shape[1]
-            with torch.autocast(
-                self.device.type,
-                dtype=torch.bfloat16,
-                enabled=tc.bf16 and self.device.type == "cuda",
-            ):
-                logits = self.model(
-                    input_ids=batch["input_ids"].to(self.device),
-                    attention_mask=batch["attention_mask"].to(self.device),
-                    position_ids=batch["position_ids"].to(self.device),
+        totals: dict[str, torch.Tensor | float] = {"loss": 0.0, "ce": 0.0}
+        for indices, width, answer_col in self.micro_batches(step):
+            batch = self.batches.batch(indices, width, answer_col)
+            start = logits_start(answer_col, lc.scope)
+            with autocast(self.device, tc.bf16):
+                logits = self.forward(
+                    input_ids=batch["input_ids"],
+                    attention_mask=batch["attention_mask"],
+                    position_ids=batch["position_ids"],
                     logits_to_keep=width - start if start > 0 else 0,
                     use_cache=False,
                 ).logits.float()
-            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
             parts = compute_loss(
                 logits,
                 batch,
@@ -197,12 +221,12 @@ class Trainer:
                 no_id=self.backbone.no_id,
             )
             (parts.total / tc.grad_accum).backward()
-            totals["loss"] += parts.total.item() / tc.grad_accum
-            totals["ce"] += parts.ce.item() / tc.grad_accum
+            # Summed in float64 on the device: the values logged equal the old `.item()` sums.
+            totals["loss"] = totals["loss"] + parts.total.detach().double() / tc.grad_accum
+            totals["ce"] = totals["ce"] + parts.ce.detach().double() / tc.grad_accum
             for name, value in parts.semantic.items():
-                totals[f"sem/{name}"] = (
-                    totals.get(f"sem/{name}", 0.0) + value.item() / tc.grad_accum
-                )
+                key = f"sem/{name}"
+                totals[key] = totals.get(key, 0.0) + value.detach().double() / tc.grad_accum
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -217,6 +241,7 @@ class Trainer:
             yes_id=self.backbone.yes_id,
             no_id=self.backbone.no_id,
             batch_size=self.cfg.train.eval_batch_size,
+            bf16=self.cfg.train.bf16,
         )
         predicted_yes = margins > 0
         yes_rate = predicted_yes.float().mean().item()
@@ -236,6 +261,12 @@ class Trainer:
     def run(self, interrupt_at: int | None = None, logger=None) -> TrainState:
         """Train to `total_steps`; log to `logger` (or a run of its own, finished at the end)."""
         tc = self.cfg.train
+        log.info(
+            "training on %s (bf16=%s, compile=%s)",
+            self.device,
+            tc.bf16 and self.device.type == "cuda",
+            tc.compile,
+        )
         self.model.train()
         handlers = {
             sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -258,24 +289,30 @@ class Trainer:
                 mininterval=1.0,
             ) as bar:
                 while self.state.step < self.total_steps:
-                    step = self.state.step
-                    metrics = self.train_step(step)
+                    metrics = self.train_step(self.state.step)
                     self.state.step += 1
+                    # Steps are counted as optimiser updates done (1-based), for train and val
+                    # alike; the first step is logged too, so a curve starts at the start.
+                    done = self.state.step
                     bar.update(1)
-                    if step % tc.log_steps == 0 or self.state.step == self.total_steps:
+                    if done == 1 or done % tc.log_steps == 0 or done == self.total_steps:
+                        # The only host sync of the loss values: one read of them all.
+                        tensors = {k: v for k, v in metrics.items() if torch.is_tensor(v)}
+                        values = torch.stack(list(tensors.values())).tolist()
+                        metrics = {**metrics, **dict(zip(tensors, values, strict=True))}
                         for key in ("loss", "ce", "lambda", "lr"):
                             self.state.history[key].append(metrics[key])
-                        self.state.history["step"].append(step)
+                        self.state.history["step"].append(done)
                         for key, value in metrics.items():
                             if key.startswith("sem/"):
                                 self.state.history.setdefault(key, []).append(value)
-                        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=step)
+                        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=done)
                         bar.set_postfix(loss=f"{metrics['loss']:.4f}")
-                    if self.state.step % tc.eval_steps == 0 or self.state.step == self.total_steps:
+                    if done % tc.eval_steps == 0 or done == self.total_steps:
                         val = self.validate()
                         self.state.validation.append(val)
                         logger.log(
-                            {f"val/{k}": v for k, v in val.items() if k != "step"}, step=step
+                            {f"val/{k}": v for k, v in val.items() if k != "step"}, step=done
                         )
                         if val["collapse_warning"]:
                             log.warning(

@@ -3,32 +3,43 @@ every row against the oracle.
 
 Invalid rows are classified by reason and, by `on_invalid`, kept with a flag (default, so a
 report can show metrics on all rows and on valid rows), dropped, or turned into an error.
-Nothing is dropped silently: `LoadedSet.invalid_counts` says what happened to which rows.
-Malformed JSON or a row with neither shape is always an error naming the file and line.
+Nothing is dropped silently: `LoadedSet.invalid_counts` says what happened to which rows, and
+`LoadedSet.info_counts` counts valid rows worth knowing about (a query node that the premise
+never mentions is a valid, isolated node: `isolated_query_node`).
+Invalid UTF-8, malformed JSON or a row with neither shape is always an error naming the file
+and line. Files are read line by line (`scan_external` is a generator), so a file of any size
+is checked in flat memory by `check_external`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from causal_semloss.errors import DataError
 from causal_semloss.oracles import build_graph, is_acyclic, oracle_answer
-from causal_semloss.text import parse_premise, parse_question, split_question
+from causal_semloss.schema import DataConfig
+from causal_semloss.text import normalize_text, parse_premise, parse_question, split_question
 
 ON_INVALID = ("keep", "drop", "error")
 INVALID_REASONS = (
     "bad_label",
     "unparseable_premise",
+    "too_large",
     "unparseable_question",
     "self_query",
-    "unknown_query_node",
     "query_in_given",
     "cyclic_premise",
     "label_mismatch",
 )
+INFO_COUNTS = ("isolated_query_node",)
+DEFAULT_MAX_NODES = DataConfig.max_nodes
+UTF8_BOM = b"\xef\xbb\xbf"
+# The paper's completion ends with the chat turn's end marker: "Yes<end_of_turn>".
+END_OF_TURN = "<end_of_turn>"
 
 
 @dataclass
@@ -38,26 +49,30 @@ class LoadedSet:
     records: list[dict]
     n_rows: int
     invalid_counts: Counter = field(default_factory=Counter)
+    info_counts: Counter = field(default_factory=Counter)
 
     @property
     def n_valid(self) -> int:
         return self.n_rows - sum(self.invalid_counts.values())
 
     def summary(self) -> dict:
-        return {
-            "n": self.n_rows,
-            "valid": self.n_valid,
-            "invalid": dict(sorted(self.invalid_counts.items())),
-        }
+        return summary_of(self.n_rows, self.invalid_counts, self.info_counts)
+
+
+def summary_of(n_rows: int, invalid: Counter, info: Counter) -> dict:
+    return {
+        "n": n_rows,
+        "valid": n_rows - sum(invalid.values()),
+        "invalid": dict(sorted(invalid.items())),
+        "info": dict(sorted(info.items())),
+    }
 
 
 def normalize_label(raw) -> bool | None:
-    if isinstance(raw, bool):
-        return raw
+    """Yes/No in any case after trimming whitespace; anything else (True, "Maybe", 1) is None."""
     if not isinstance(raw, str):
         return None
-    word = raw.strip().strip(".!").strip().lower()
-    return {"yes": True, "no": False, "true": True, "false": False}.get(word)
+    return {"yes": True, "no": False}.get(raw.strip().lower())
 
 
 def _text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
@@ -74,34 +89,51 @@ def _text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
             raise DataError(f"{where}: missing field 'completion'")
         if not isinstance(row["prompt"], str):
             raise DataError(f"{where}: field 'prompt' must be a string")
-        return (*split_question(task, row["prompt"]), row["completion"])
+        completion = row["completion"]
+        if isinstance(completion, str):
+            completion = completion.strip().removesuffix(END_OF_TURN)
+        return (*split_question(task, row["prompt"]), completion)
     raise DataError(
         f"{where}: expected fields premise/hypothesis/label or prompt/completion, got {sorted(row)}"
     )
 
 
-def classify_row(task: str, premise: str, hypothesis: str, raw_label) -> tuple[dict, str | None]:
-    """Structured form + oracle answer of one row, and the reason it is invalid (or None)."""
+def classify_row(
+    task: str, premise: str, hypothesis: str, raw_label, max_nodes: int = DEFAULT_MAX_NODES
+) -> tuple[dict, str | None]:
+    """Structured form + oracle answer of one row, and the reason it is invalid (or None).
+
+    `info["isolated"]` lists query or conditioning nodes absent from the premise: they are
+    nodes without edges (never a reason to reject the row).
+    """
     label = normalize_label(raw_label)
-    edges = parse_premise(premise)
-    question = parse_question(task, hypothesis)
-    info: dict = {"edges": [list(e) for e in edges], "query": None, "given": [], "oracle": None}
+    edges = parse_premise(normalize_text(premise))
+    info: dict = {
+        "edges": None if edges is None else [list(e) for e in edges],
+        "query": None,
+        "given": [],
+        "oracle": None,
+        "isolated": [],
+    }
     if label is None:
         return info, "bad_label"
     info["label"] = "Yes" if label else "No"
-    if not edges:
+    if edges is None:
         return info, "unparseable_premise"
+    nodes = {node for edge in edges for node in edge}
+    if len(nodes) > max_nodes:
+        return info, "too_large"
+    question = parse_question(task, normalize_text(hypothesis))
     if question is None:
         return info, "unparseable_question"
     x, y, given = question
     info["query"], info["given"] = [x, y], given
     if x == y:
         return info, "self_query"
-    graph = build_graph(edges)
-    if any(node not in graph for node in (x, y, *given)):
-        return info, "unknown_query_node"
     if x in given or y in given:
         return info, "query_in_given"
+    info["isolated"] = [node for node in dict.fromkeys((x, y, *given)) if node not in nodes]
+    graph = build_graph(edges, nodes=info["isolated"])
     if not is_acyclic(graph):
         return info, "cyclic_premise"
     answer = oracle_answer(task, graph, x, y, given)
@@ -109,52 +141,113 @@ def classify_row(task: str, premise: str, hypothesis: str, raw_label) -> tuple[d
     return info, None if answer == label else "label_mismatch"
 
 
-def load_external(path: str | Path, task: str, on_invalid: str = "keep") -> LoadedSet:
-    """Read and check every row of a JSONL file; see the module docstring for the contract."""
-    if on_invalid not in ON_INVALID:
-        raise DataError(f"on_invalid={on_invalid!r}: expected one of {ON_INVALID}")
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every line, decoded one at a time; a leading BOM is dropped."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(UTF8_BOM)
+            try:
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}:{line_no}: not UTF-8 (byte 0x{raw[exc.start]:02x})"
+                ) from None
+
+
+def scan_rows(
+    lines: Iterable[tuple[int, str]],
+    *,
+    source: str,
+    task: str,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Iterator[dict]:
+    """One checked record per non-blank line, lazily: `lines` is consumed as records are asked
+    for. Raises DataError (naming `source` and the line) on a malformed line."""
+    stem = Path(source).stem
+    for line_no, line in lines:
+        if not line.strip():
+            continue
+        where = f"{source}:{line_no}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        premise, hypothesis, raw_label = _text_fields(row, where, task)
+        info, reason = classify_row(task, premise, hypothesis, raw_label, max_nodes)
+        yield {
+            "id": f"{stem}-{line_no:07d}",
+            "task": task,
+            "split": stem,
+            "premise": premise.strip(),
+            "hypothesis": hypothesis.strip(),
+            "graph_id": f"{stem}-{line_no:07d}",
+            "line": line_no,
+            "valid": reason is None,
+            "invalid_reason": reason,
+            **info,
+        }
+
+
+def scan_external(
+    path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES
+) -> Iterator[dict]:
+    """Every row of a JSONL file as a checked record, streamed (never the whole file in memory)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    records: list[dict] = []
-    counts: Counter = Counter()
+    return scan_rows(read_lines(path), source=str(path), task=task, max_nodes=max_nodes)
+
+
+def _count(record: dict, invalid: Counter, info: Counter) -> None:
+    if record["invalid_reason"] is not None:
+        invalid[record["invalid_reason"]] += 1
+    elif record["isolated"]:
+        info["isolated_query_node"] += 1
+
+
+def check_external(path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES) -> dict:
+    """The summary of a file ({"n", "valid", "invalid", "info"}) in flat memory: no record is
+    kept."""
+    invalid: Counter = Counter()
+    info: Counter = Counter()
     n_rows = 0
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{line_no}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            premise, hypothesis, raw_label = _text_fields(row, where, task)
-            n_rows += 1
-            info, reason = classify_row(task, premise, hypothesis, raw_label)
-            if reason is not None:
-                counts[reason] += 1
-                if on_invalid == "error":
-                    raise DataError(f"{where}: invalid row ({reason})")
-                if on_invalid == "drop":
-                    continue
-            records.append(
-                {
-                    "id": f"{path.stem}-{line_no:07d}",
-                    "task": task,
-                    "split": path.stem,
-                    "premise": premise.strip(),
-                    "hypothesis": hypothesis.strip(),
-                    "graph_id": f"{path.stem}-{line_no:07d}",
-                    "line": line_no,
-                    "valid": reason is None,
-                    "invalid_reason": reason,
-                    **info,
-                }
-            )
+    for record in scan_external(path, task, max_nodes):
+        n_rows += 1
+        _count(record, invalid, info)
+    if n_rows == 0:
+        raise DataError(f"{path}: no rows")
+    return summary_of(n_rows, invalid, info)
+
+
+def load_external(
+    path: str | Path, task: str, on_invalid: str = "keep", max_nodes: int = DEFAULT_MAX_NODES
+) -> LoadedSet:
+    """Read and check every row of a JSONL file; see the module docstring for the contract."""
+    if on_invalid not in ON_INVALID:
+        raise DataError(f"on_invalid={on_invalid!r}: expected one of {ON_INVALID}")
+    records: list[dict] = []
+    invalid: Counter = Counter()
+    info: Counter = Counter()
+    n_rows = 0
+    for record in scan_external(path, task, max_nodes):
+        n_rows += 1
+        _count(record, invalid, info)
+        reason = record["invalid_reason"]
+        if reason is not None and on_invalid == "error":
+            raise DataError(f"{path}:{record['line']}: invalid row ({reason})")
+        if reason is not None and on_invalid == "drop":
+            continue
+        records.append(record)
     if n_rows == 0:
         raise DataError(f"{path}: no rows")
     return LoadedSet(
-        path=str(path), task=task, records=records, n_rows=n_rows, invalid_counts=counts
+        path=str(path),
+        task=task,
+        records=records,
+        n_rows=n_rows,
+        invalid_counts=invalid,
+        info_counts=info,
     )

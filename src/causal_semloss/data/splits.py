@@ -16,6 +16,9 @@ from causal_semloss.schema import SplitShapeConfig
 _TRIES_PER_QUERY = 20
 # Graphs drawn per requested example before declaring a target balance unreachable.
 _MAX_GRAPHS_PER_EXAMPLE = 200
+# Graphs after which a class never seen among the questions tried is declared unreachable
+# (e.g. d-separation on two-node graphs never answers Yes): fail in seconds, not minutes.
+_PROBE_GRAPHS = 500
 
 
 def split_rng(seed: int, task: str, split: str) -> random.Random:
@@ -47,11 +50,18 @@ def generate_split(
     )
     records: list[dict] = []
     graphs_drawn = 0
+    seen_answers: set[bool] = set()
     while len(records) < n:
         graphs_drawn += 1
-        if graphs_drawn > _MAX_GRAPHS_PER_EXAMPLE * n:
+        missing = [] if quota is None else [a for a in (True, False) if quota[a] > 0]
+        missing = [a for a in missing if a not in seen_answers]
+        if graphs_drawn > _MAX_GRAPHS_PER_EXAMPLE * n or (missing and graphs_drawn > _PROBE_GRAPHS):
+            never = f"; no question on {graphs_drawn - 1} graphs had answer " + (
+                "Yes" if True in missing else "No"
+            )
             raise ConfigError(
-                f"split {split!r} of task {task!r}: cannot reach yes_rate={yes_rate} with this graph shape"
+                f"split {split!r} of task {task!r}: cannot reach yes_rate={yes_rate} with this "
+                f"graph shape{never if missing else ''} (set data.yes_rate.{split} or the shape)"
             )
         graph = make_graph(rng, shape)
         if len(graph.nodes) < 2 or (forbidden is not None and graph.key in forbidden):
@@ -63,7 +73,9 @@ def generate_split(
         for _ in range(queries_per_graph):
             if len(records) >= n:
                 break
-            query = _pick_query(rng, task, graph, nx_graph, shape.max_given, quota, asked)
+            query = _pick_query(
+                rng, task, graph, nx_graph, shape.max_given, quota, asked, seen_answers
+            )
             if query is None:
                 continue
             (x, y, given), answer = query
@@ -92,7 +104,9 @@ def generate_split(
     return records
 
 
-def _pick_query(rng, task, graph, nx_graph, max_given, quota, asked):
+def _pick_query(rng, task, graph, nx_graph, max_given, quota, asked, seen_answers):
+    """A new question: natural without a quota; else a random one of the class drawn by the
+    remaining quota. Every answer computed goes to `seen_answers` (reachability check)."""
     if quota is None:
         for _ in range(_TRIES_PER_QUERY):
             query = natural_query(rng, task, graph, max_given)
@@ -108,6 +122,7 @@ def _pick_query(rng, task, graph, nx_graph, max_given, quota, asked):
         if query in asked:
             continue
         answer = oracle_answer(task, nx_graph, *query)
+        seen_answers.add(answer)
         if answer == want:
             return query, answer
     return None

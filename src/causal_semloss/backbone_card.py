@@ -1,0 +1,56 @@
+"""A backbone dir: weights + tokenizer + `card.json` (how it was built, what it scores, a hash).
+
+The card is the contract between the pre-train stage and everything that loads a backbone:
+a dir without one, or whose weights no longer match the card's hash, is refused with one line
+naming the path — results must never silently come from other weights than the card describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from causal_semloss.errors import ConfigError
+from causal_semloss.paths import RESOURCES_DIR
+
+CARD = "card.json"
+WEIGHTS = "model.safetensors"
+PACKAGE_PREFIX = "pkg://"
+
+
+def resolve_backbone_dir(spec: str) -> Path:
+    """`pkg://NAME` is a backbone shipped in the package (resources/backbones/NAME)."""
+    if spec.startswith(PACKAGE_PREFIX):
+        return RESOURCES_DIR / "backbones" / spec[len(PACKAGE_PREFIX) :]
+    return Path(spec).expanduser()
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def read_card(directory: Path) -> dict:
+    """The card of a backbone dir, after checking the dir is complete and its hash matches."""
+    if not directory.is_dir():
+        raise ConfigError(f"backbone dir {directory} does not exist (build it: make backbone)")
+    card_path = directory / CARD
+    if not card_path.exists():
+        raise ConfigError(
+            f"backbone dir {directory} has no {CARD}: not written by the pretrain stage"
+        )
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{card_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    weights = directory / WEIGHTS
+    if not weights.exists():
+        raise ConfigError(f"backbone dir {directory} has no {WEIGHTS}")
+    expected = card.get("weights_sha256")
+    if expected != file_sha256(weights):
+        raise ConfigError(
+            f"{weights}: sha256 does not match {card_path} (weights_sha256={expected}); "
+            "the weights changed after the card was written"
+        )
+    return card
