@@ -52,7 +52,10 @@ def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
             sets.append(EvalSet(task, split, stratified_head(records, cap) if cap else records))
     for path in cfg.eval.external:
         loaded = load_external(
-            path, cfg.eval.external_task or cfg.task.name, on_invalid=cfg.eval.on_invalid
+            path,
+            cfg.eval.external_task or cfg.task.name,
+            on_invalid=cfg.eval.on_invalid,
+            max_nodes=cfg.data.max_nodes,
         )
         sets.append(EvalSet(loaded.task, Path(path).stem, loaded.records, True, loaded.summary()))
     return sets

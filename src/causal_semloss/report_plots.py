@@ -100,7 +100,17 @@ def learning_curve_plot(
         )
     for label, bar in (bars or {}).items():
         ax.axhline(100 * bar, linestyle="--", linewidth=1, color="grey")
-        ax.text(0, 100 * bar + 0.5, label, fontsize=8, color="grey")
+        # right-aligned under the line: clear of curves that start near the bar
+        ax.text(
+            0.99,
+            100 * bar - 0.7,
+            label,
+            fontsize=8,
+            color="grey",
+            ha="right",
+            va="top",
+            transform=ax.get_yaxis_transform(),
+        )
     ax.axhline(50, linestyle=":", linewidth=1, color="black")
     ax.set_xlabel("optimisation step (batch 32)")
     ax.set_ylabel("balanced validation accuracy (%)")
