@@ -40,6 +40,7 @@ declare -A CAND=(
   [c4_192x6]="model.architecture.hidden_size=192 model.architecture.num_hidden_layers=6 model.architecture.num_attention_heads=6 model.architecture.num_key_value_heads=6 model.architecture.intermediate_size=768"
 )
 LEFT=$((LIMIT - (SECONDS - START) - 20))
+[ "$LEFT" -lt 120 ] && LEFT=120   # `timeout 0` would mean no limit at all
 BUDGET=$((LEFT - 90))   # instruct stage; the rest: start-up, LM stage, zero-shot, writing
 [ "${TINY:-0}" = 1 ] && BUDGET=5
 for c in "${!CAND[@]}"; do

@@ -133,7 +133,7 @@ def test_bad_backbone_dirs_are_one_line_errors(tmp_path):
         read_card(tampered)
 
 
-def test_tokenizer_without_single_token_answer_names_the_backbone(tmp_path):
+def test_tokenizer_without_single_token_answer_names_the_backbone():
     cfg = compose_cfg(["model=tiny_gemma3_it", "model.prompt.yes_word=Maybe"])
     with pytest.raises(ConfigError, match="tokenizer of pkg://tiny_gemma3_it splits 'Maybe'"):
         load_backbone(cfg)
@@ -150,3 +150,49 @@ def test_cli_refuses_a_missing_backbone_dir_with_exit_2(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: backbone dir") and "does not exist" in last
+
+
+def test_a_prompt_other_than_the_cards_is_refused():
+    cfg = compose_cfg(["model=tiny_gemma3_it", "model.prompt.template='Q: {premise} {hypothesis}'"])
+    with pytest.raises(ConfigError, match="is not the prompt .* was trained with"):
+        load_backbone(cfg)
+
+
+def test_an_edited_tokenizer_file_is_caught(tmp_path):
+    edited = _copy_shipped(tmp_path)
+    with open(edited / "tokenizer_config.json", "a") as fh:
+        fh.write(" ")
+    with pytest.raises(ConfigError, match="tokenizer_config.json: sha256 does not match"):
+        read_card(edited)
+
+
+def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
+    """Statements come from graph sets: their order must not depend on PYTHONHASHSEED."""
+    script = (
+        "from tests.conftest import compose_cfg\n"
+        "from causal_semloss.pretrain import corpus_spec\n"
+        "from causal_semloss.corpus import generate_texts\n"
+        "import sys, hashlib\n"
+        "cfg = compose_cfg(['model=tiny_gemma3_it'])\n"
+        "texts = generate_texts(corpus_spec(cfg), 300, workers=int(sys.argv[1]))\n"
+        "print(hashlib.sha256(repr(texts).encode()).hexdigest())\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    digests = set()
+    for hash_seed, workers in (("1", "1"), ("2", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": "1"}
+        out = subprocess.run(
+            [sys.executable, "-c", script, workers],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

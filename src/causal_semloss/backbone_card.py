@@ -31,10 +31,16 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def files_sha256(directory: Path) -> dict[str, str]:
+    """sha256 of every file of a backbone dir but the card: weights, config and tokenizer."""
+    return {f.name: file_sha256(f) for f in sorted(directory.iterdir()) if f.name != CARD}
+
+
 def read_card(directory: Path) -> dict:
-    """The card of a backbone dir, after checking the dir is complete and its hash matches."""
+    """The card of a backbone dir, after checking the dir is complete and every file's hash
+    matches the card's."""
     if not directory.is_dir():
-        raise ConfigError(f"backbone dir {directory} does not exist (build it: make backbone)")
+        raise ConfigError(f"backbone dir {directory} does not exist")
     card_path = directory / CARD
     if not card_path.exists():
         raise ConfigError(
@@ -44,13 +50,15 @@ def read_card(directory: Path) -> dict:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{card_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    weights = directory / WEIGHTS
-    if not weights.exists():
-        raise ConfigError(f"backbone dir {directory} has no {WEIGHTS}")
-    expected = card.get("weights_sha256")
-    if expected != file_sha256(weights):
-        raise ConfigError(
-            f"{weights}: sha256 does not match {card_path} (weights_sha256={expected}); "
-            "the weights changed after the card was written"
-        )
+    if not isinstance(card, dict) or "weights_sha256" not in card:
+        raise ConfigError(f"{card_path}: not a backbone card (no weights_sha256)")
+    expected = {WEIGHTS: card["weights_sha256"], **card.get("files_sha256", {})}
+    for name, digest in expected.items():
+        path = directory / name
+        if not path.exists():
+            raise ConfigError(f"backbone dir {directory} has no {name} (listed in {CARD})")
+        if file_sha256(path) != digest:
+            raise ConfigError(
+                f"{path}: sha256 does not match {card_path}; the file changed after the card was written"
+            )
     return card

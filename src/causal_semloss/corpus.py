@@ -32,6 +32,8 @@ from causal_semloss.oracles import build_graph, oracle_answer
 from causal_semloss.schema import SplitShapeConfig
 from causal_semloss.text import render_hypothesis, render_premise
 
+# Bump when the generation below changes: it is part of the corpus cache key.
+CORPUS_VERSION = 2
 CHUNK = 2000  # graphs per worker task; part of the corpus identity (seeds are per chunk)
 _TRIES = 20  # random questions drawn per wanted answer before taking what comes
 
@@ -84,7 +86,12 @@ def _questions(rng: random.Random, spec: CorpusSpec, graph, nx_graph) -> list:
 
 
 def _statements(rng: random.Random, spec: CorpusSpec, graph, nx_graph) -> list[str]:
-    implied = [(x, y) for x in graph.nodes for y in nx.descendants(nx_graph, x)]
+    # sorted: a set's order depends on PYTHONHASHSEED, and the corpus must not
+    implied = [
+        (x, y)
+        for x in graph.nodes
+        for y in sorted(nx.descendants(nx_graph, x), key=graph.nodes.index)
+    ]
     rng.shuffle(implied)
     return [spec.statement_template.format(x=x, y=y) for x, y in implied[: spec.statements]]
 

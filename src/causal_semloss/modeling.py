@@ -73,12 +73,18 @@ def build_from_config(cfg: DictConfig):
 
 def load_backbone_dir(cfg: DictConfig):
     """A backbone dir written by the pretrain stage: checked against its card first."""
-    from causal_semloss.backbone_card import read_card, resolve_backbone_dir
+    from causal_semloss.backbone_card import CARD, read_card, resolve_backbone_dir
 
     if not cfg.model.backbone_dir:
         raise ConfigError("model.backbone_dir is empty (model.source=backbone needs it)")
     directory = resolve_backbone_dir(cfg.model.backbone_dir)
-    read_card(directory)
+    card = read_card(directory)
+    trained_with = card.get("prompt", {}).get("template")
+    if trained_with is not None and trained_with != cfg.model.prompt.template:
+        raise ConfigError(
+            f"model.prompt.template {cfg.model.prompt.template!r} is not the prompt {directory} was "
+            f"trained with ({trained_with!r}, its {CARD})"
+        )
     return load_saved(directory, cfg)
 
 

@@ -34,9 +34,17 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from causal_semloss.atomic import atomic_path, write_json
-from causal_semloss.backbone_card import CARD, WEIGHTS, file_sha256, resolve_backbone_dir
+from causal_semloss.backbone_card import (
+    CARD,
+    WEIGHTS,
+    file_sha256,
+    files_sha256,
+    resolve_backbone_dir,
+)
 from causal_semloss.batches import IGNORE, encode_records
 from causal_semloss.corpus import (
+    CHUNK,
+    CORPUS_VERSION,
     CorpusSpec,
     TokenCorpus,
     generate_texts,
@@ -106,9 +114,12 @@ def answer_accuracy(
     return {"transitivity": acc[0], "dseparation": acc[1]}
 
 
-def run_stage(model, corpus: dict, stage: DictConfig, ctx: dict, name: str, evaluate=None) -> dict:
+def run_stage(
+    model, corpus: dict, stage: DictConfig, ctx: dict, name: str, evaluate=None, keep_best=True
+) -> dict:
     """AdamW with linear warm-up then a constant rate, for `stage.steps` steps or until
-    `stage.time_budget_s` is spent. With `evaluate`, keeps the weights of the best evaluation."""
+    `stage.time_budget_s` is spent. With `evaluate`, logs a validation curve and (`keep_best`)
+    keeps the weights of the best evaluation — the card's `kept_step` says which."""
     device, bf16 = ctx["device"], ctx["bf16"]
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay, betas=tuple(stage.betas)
@@ -121,7 +132,7 @@ def run_stage(model, corpus: dict, stage: DictConfig, ctx: dict, name: str, eval
     started = time.perf_counter()
     model.train()
     bar = tqdm(total=stage.steps, desc=f"pretrain/{name}", unit="step", mininterval=2.0)
-    step = 0
+    step = -1
     for step in range(stage.steps):
         offset = step % steps_per_epoch
         if offset == 0:
@@ -156,15 +167,15 @@ def run_stage(model, corpus: dict, stage: DictConfig, ctx: dict, name: str, eval
             )
             log.info("%s step %d: %s", name, step + 1, scores)
             score = sum(scores.values())
-            if best is None or score > best[0]:
+            if keep_best and (best is None or score > best[0]):
                 best = (score, step + 1, copy.deepcopy(model.state_dict()))
         if out_of_time:
             break
     bar.close()
     summary = {
-        "steps": step + 1,
+        "steps": step + 1,  # run; the weights kept are those of `kept_step`
         "seconds": round(time.perf_counter() - started, 1),
-        "steps_per_s": round((step + 1) / (time.perf_counter() - started), 1),
+        "steps_per_s": round((step + 1) / max(1e-9, time.perf_counter() - started), 1),
         "loss_curve": losses,
         "validation": evals,
         **{k: v for k, v in OmegaConf.to_container(stage).items() if k != "steps"},
@@ -217,11 +228,17 @@ def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
     try:
         model.to("cpu").save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
-        write_json(staging / CARD, {**card, "weights_sha256": file_sha256(staging / WEIGHTS)})
+        card = {
+            **card,
+            "weights_sha256": file_sha256(staging / WEIGHTS),
+            "files_sha256": files_sha256(staging),
+        }
+        write_json(staging / CARD, card)
         os.chmod(staging, 0o755)
         for file in staging.iterdir():
             os.chmod(file, 0o644)
         old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)  # left by a crash between the two renames
         if target.exists():
             target.rename(old)
         staging.rename(target)
@@ -245,6 +262,7 @@ def load_or_make_corpus(cfg: DictConfig, tokenizer, yes_id: int, no_id: int):
     different architectures share one corpus."""
     build = cfg.model.build
     identity = {
+        "version": [CORPUS_VERSION, CHUNK],
         "spec": repr(corpus_spec(cfg)),
         "graphs": build.graphs,
         "val_graphs": build.val_graphs,
@@ -275,6 +293,8 @@ def build_backbone(cfg: DictConfig) -> Path:
     build = cfg.model.build
     if build is None:
         raise ConfigError(f"model.build: model {cfg.model.name!r} has no build recipe")
+    if build.corpus_only and not build.corpus_cache:
+        raise ConfigError("model.build.corpus_only=true needs model.build.corpus_cache")
     device = resolve_device(cfg.train.device)
     bf16 = bool(cfg.train.bf16 and device.type == "cuda")
     if device.type == "cpu":
@@ -334,7 +354,9 @@ def build_backbone(cfg: DictConfig) -> Path:
         "stages": {},
     }
     ctx["seed"] = int(build.seed) + 1
-    card["stages"]["lm"] = run_stage(model, lm, build.stages.lm, ctx, "lm", evaluate)
+    card["stages"]["lm"] = run_stage(
+        model, lm, build.stages.lm, ctx, "lm", evaluate, keep_best=False
+    )
     if build.lm_out_dir:
         lm_card = {**copy.deepcopy(card), "name": f"{cfg.model.name} (language-model stage only)"}
         _finish(

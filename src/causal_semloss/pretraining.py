@@ -79,6 +79,8 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
         return target
     pc = cfg.model.pretrain
     device = resolve_device(cfg.train.device)
+    if device.type == "cpu":
+        torch.set_num_threads(cfg.train.threads)  # part of the identity: see backbone_identity
     bf16 = bool(cfg.train.bf16 and device.type == "cuda")
     log.info("pre-training backbone %s on %s (bf16=%s)", target.name, device, bf16)
     torch.manual_seed(pc.seed)
@@ -135,9 +137,10 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
             staging / "pretrain_metrics.json",
             {"steps": pc.steps, "lm_loss": losses, **backbone_identity(cfg)},
         )
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        if target.exists():  # another job built it meanwhile: keep theirs, never delete a dir
+            shutil.rmtree(staging)  # a concurrent job may be reading
+        else:
+            staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
