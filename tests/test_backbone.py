@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +197,21 @@ def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_pretrain_cli_runs_the_lm_stage_of_a_from_config_model(tmp_path):
+    from tests.conftest import TINY_DATA, TINY_MODEL
+
+    result = run_cli(
+        "causal_semloss.pretrain",
+        *TINY_DATA,
+        *TINY_MODEL,
+        f"paths.data_root={tmp_path / 'data'}",
+        f"paths.cache_root={tmp_path / 'cache'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "logger=none",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    target = result.stdout.strip().splitlines()[-1].removeprefix("backbone: ")
+    assert (tmp_path / "cache" / "backbones") in Path(target).parents
+    assert (Path(target) / "pretrain_metrics.json").exists()

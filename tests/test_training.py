@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from causal_semloss.errors import ConfigError
 from causal_semloss.modeling import load_backbone
+from causal_semloss.pretraining import ensure_pretrained, needs_pretraining, pretrained_dir
 from causal_semloss.training import TrainingInterrupted, train
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
 
@@ -93,9 +94,16 @@ def test_wandb_offline_run_holds_config_and_summary(tmp_path):
         assert needle.encode() in data, needle
 
 
+def _loaded(cfg):
+    """A tiny from-config backbone, pre-trained first as the entry points do."""
+    if needs_pretraining(cfg):
+        ensure_pretrained(cfg)
+    return load_backbone(cfg)
+
+
 def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
     """The real-Gemma code path (pretrained source + LoRA), on a tiny Gemma 3 saved locally."""
-    tiny = load_backbone(_cfg(tmp_path))
+    tiny = _loaded(_cfg(tmp_path))
     tiny.model.save_pretrained(tmp_path / "tiny-gemma")
     tiny.tokenizer.save_pretrained(tmp_path / "tiny-gemma")
     cfg = _cfg(
@@ -167,23 +175,26 @@ def test_missing_model_is_a_config_error(tmp_path):
 
 
 def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
-    from causal_semloss.pretraining import pretrained_dir
+    import shutil
 
     cfg = _cfg(tmp_path, "model.pretrain.steps=6")
-    first = load_backbone(cfg)
     path = pretrained_dir(cfg)
+    with pytest.raises(ConfigError, match="is not pre-trained yet: run `python -m causal_semloss"):
+        load_backbone(cfg)  # loading never trains: pre-training is its own stage
+    assert ensure_pretrained(cfg) == path
+    first = load_backbone(cfg)
     assert (path / "pretrain_metrics.json").exists()
     stamp = (path / "model.safetensors").stat().st_mtime_ns
-    second = load_backbone(cfg)  # reused, not retrained
+    ensure_pretrained(cfg)  # reused, not retrained
+    second = load_backbone(cfg)
     assert (path / "model.safetensors").stat().st_mtime_ns == stamp
     for (name, a), (_, b) in zip(
         first.model.state_dict().items(), second.model.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
-    import shutil
-
     shutil.rmtree(path)
-    third = load_backbone(cfg)  # retrained from scratch: the same weights
+    ensure_pretrained(cfg)  # retrained from scratch: the same weights
+    third = load_backbone(cfg)
     assert all(
         torch.equal(a, b)
         for a, b in zip(
@@ -201,7 +212,7 @@ def test_batched_scoring_equals_one_at_a_time(tmp_path):
     from causal_semloss.scoring import yes_no_margins
 
     cfg = _cfg(tmp_path)
-    backbone = load_backbone(cfg)
+    backbone = _loaded(cfg)
     data_dir, _, _ = build_data(cfg)
     records = (
         read_split(data_dir, "length")[:12] + read_split(data_dir, "test")[:12]
@@ -223,7 +234,7 @@ def test_padded_batches_equal_collate(tmp_path):
     from causal_semloss.data.build import build_data, read_split
 
     cfg = _cfg(tmp_path)
-    backbone = load_backbone(cfg)
+    backbone = _loaded(cfg)
     data_dir, _, _ = build_data(cfg)
     records = read_split(data_dir, "length")[:20] + read_split(data_dir, "train")[:20]
     encoded = encode_records(records, backbone.tokenizer, cfg.model.prompt)
@@ -257,4 +268,4 @@ def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
         pytest.skip("needs a machine without CUDA")
     cfg = _cfg(tmp_path, "train.device=cuda")
     with pytest.raises(ConfigError, match="no CUDA"):
-        evaluate(cfg, load_backbone(_cfg(tmp_path)), tmp_path / "eval")
+        evaluate(cfg, _loaded(_cfg(tmp_path)), tmp_path / "eval")

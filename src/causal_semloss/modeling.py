@@ -159,9 +159,15 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     if from_dir is not None:
         model, tokenizer = load_saved(from_dir, cfg)
     elif cfg.model.source == "config" and cfg.model.pretrain.steps > 0:
-        from causal_semloss.pretraining import ensure_pretrained
+        from causal_semloss.pretraining import pretrained_dir
 
-        model, tokenizer = load_saved(ensure_pretrained(cfg, build_from_config), cfg)
+        directory = pretrained_dir(cfg)
+        if not (directory / "config.json").exists():
+            raise ConfigError(
+                f"backbone {directory} is not pre-trained yet: run `python -m "
+                f"causal_semloss.pretrain model={cfg.model.name}` (train and run do it first)"
+            )
+        model, tokenizer = load_saved(directory, cfg)
     elif cfg.model.source == "config":
         model, tokenizer = build_from_config(cfg)
     elif cfg.model.source == "backbone":

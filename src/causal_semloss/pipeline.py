@@ -18,6 +18,7 @@ from causal_semloss.atomic import write_json
 from causal_semloss.errors import UserError
 from causal_semloss.evaluation import evaluate
 from causal_semloss.modeling import load_backbone
+from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.run_logger import make_logger
 from causal_semloss.training import TrainingInterrupted, train
 
@@ -52,6 +53,8 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             train(cfg, out_dir, logger=logger)
             backbone = load_backbone(cfg, from_dir=out_dir / "model")
         else:
+            if needs_pretraining(cfg):
+                ensure_pretrained(cfg)  # the pre-train stage of an untrained variant
             backbone = load_backbone(cfg)
         metrics = evaluate(
             cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.variant.train else None

@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 import transformers
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from causal_semloss.atomic import atomic_path, write_json
 from causal_semloss.backbone_card import (
@@ -55,11 +54,12 @@ from causal_semloss.data.build import config_for_task
 from causal_semloss.data.splits import generate_split, split_rng
 from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.graphs import plain_shape
+from causal_semloss.loop import LoopPlan, optimise, resolve_device
 from causal_semloss.modeling import answer_token_id, build_from_config
 from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.schema import checked
 from causal_semloss.scoring import yes_no_margins
-from causal_semloss.training import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,9 @@ def run_stage(
     model, corpus: dict, stage: DictConfig, ctx: dict, name: str, evaluate=None, keep_best=True
 ) -> dict:
     """AdamW with linear warm-up then a constant rate, for `stage.steps` steps or until
-    `stage.time_budget_s` is spent. With `evaluate`, logs a validation curve and (`keep_best`)
-    keeps the weights of the best evaluation — the card's `kept_step` says which."""
+    `stage.time_budget_s` is spent, on the suite's one loop (`loop.optimise`). With `evaluate`,
+    logs a validation curve and (`keep_best`) keeps the weights of the best evaluation — the
+    card's `kept_step` says which. Logged losses are means over each log window."""
     device, bf16 = ctx["device"], ctx["bf16"]
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay, betas=tuple(stage.betas)
@@ -127,60 +128,65 @@ def run_stage(
     n, bs = corpus["tokens"].shape[0], stage.batch_size
     steps_per_epoch = max(1, n // bs)
     generator = torch.Generator().manual_seed(ctx["seed"])
-    losses, evals, best = [], [], None
-    pending = torch.zeros((), device=device)
+    losses, evals, best = [], [], []
+    window = {"sum": torch.zeros((), device=device), "n": 0, "order": None}
     started = time.perf_counter()
-    model.train()
-    bar = tqdm(total=stage.steps, desc=f"pretrain/{name}", unit="step", mininterval=2.0)
-    step = -1
-    for step in range(stage.steps):
+
+    def accumulate(step: int) -> dict:
         offset = step % steps_per_epoch
         if offset == 0:
-            order = torch.randperm(n, generator=generator).to(device, non_blocking=True)
-        idx = order[offset * bs : (offset + 1) * bs]
+            window["order"] = torch.randperm(n, generator=generator).to(device, non_blocking=True)
+        idx = window["order"][offset * bs : (offset + 1) * bs]
         batch = {k: v[idx] for k, v in corpus.items()}
         if device.type == "cpu":  # trim right padding: on a CPU every column costs
             width = int((batch["tokens"] != ctx["pad_id"]).sum(1).max())
             batch = {k: v[:, :width] for k, v in batch.items()}
-        for group in optimizer.param_groups:
-            group["lr"] = stage.lr * min(1.0, (step + 1) / max(1, stage.warmup_steps))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(input_ids=batch["tokens"], use_cache=False).logits
         loss = _stage_loss(logits, batch, stage.text_loss_weight)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), stage.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        pending += loss.detach()
-        bar.update(1)
-        last = step + 1 == stage.steps
-        out_of_time = stage.time_budget_s and time.perf_counter() - started > stage.time_budget_s
-        if (step + 1) % stage.log_steps == 0 or last or out_of_time:
-            mean = pending.item() / ((step % stage.log_steps) + 1)
-            pending.zero_()
-            losses.append([step + 1, round(mean, 5)])
-            bar.set_postfix(loss=f"{mean:.4f}")
-        if evaluate is not None and ((step + 1) % stage.eval_steps == 0 or last or out_of_time):
-            scores = evaluate(model)
-            evals.append(
-                {"step": step + 1, "seconds": round(time.perf_counter() - started, 1), **scores}
-            )
-            log.info("%s step %d: %s", name, step + 1, scores)
-            score = sum(scores.values())
-            if keep_best and (best is None or score > best[0]):
-                best = (score, step + 1, copy.deepcopy(model.state_dict()))
-        if out_of_time:
-            break
-    bar.close()
+        window["sum"] += loss.detach()
+        window["n"] += 1
+        return {"loss": window["sum"] / window["n"]}
+
+    def on_log(done: int, values: dict) -> None:
+        losses.append([done, round(values["loss"], 5)])
+        window["sum"].zero_()
+        window["n"] = 0
+
+    def on_eval(done: int) -> None:
+        scores = evaluate(model)
+        evals.append({"step": done, "seconds": round(time.perf_counter() - started, 1), **scores})
+        log.info("%s step %d: %s", name, done, scores)
+        if keep_best and (not best or sum(scores.values()) > best[0]):
+            best[:] = [sum(scores.values()), done, copy.deepcopy(model.state_dict())]
+
+    model.train()
+    steps = optimise(
+        model,
+        optimizer,
+        LoopPlan(
+            stage.steps, stage.log_steps, stage.eval_steps, stage.grad_clip, f"pretrain/{name}"
+        ),
+        start=0,
+        lr_at=lambda step: stage.lr * min(1.0, (step + 1) / max(1, stage.warmup_steps)),
+        accumulate=accumulate,
+        on_log=on_log,
+        on_eval=on_eval if evaluate is not None else None,
+        finish_early=lambda done: (
+            bool(stage.time_budget_s) and time.perf_counter() - started > stage.time_budget_s
+        ),
+    )
+    seconds = time.perf_counter() - started
     summary = {
-        "steps": step + 1,  # run; the weights kept are those of `kept_step`
-        "seconds": round(time.perf_counter() - started, 1),
-        "steps_per_s": round((step + 1) / max(1e-9, time.perf_counter() - started), 1),
+        "steps": steps,  # run; the weights kept are those of `kept_step`
+        "seconds": round(seconds, 1),
+        "steps_per_s": round(steps / max(1e-9, seconds), 1),
         "loss_curve": losses,
         "validation": evals,
         **{k: v for k, v in OmegaConf.to_container(stage).items() if k != "steps"},
     }
-    if best is not None:
+    if best:
         model.load_state_dict(best[2])
         summary["kept_step"] = best[1]
     return summary
@@ -390,7 +396,14 @@ def _finish(cfg: DictConfig, model, tokenizer, target: Path, card: dict) -> Path
 
 @exit_on_user_error
 def run_pretrain(cfg: DictConfig) -> Path:
-    return build_backbone(checked(cfg))
+    """A model with a build recipe gets a backbone dir with a card; a from-config model with
+    `model.pretrain.steps` its cached language-model stage."""
+    cfg = checked(cfg)
+    if cfg.model.build is None and needs_pretraining(cfg):
+        target = ensure_pretrained(cfg)
+        print(f"backbone: {target}")
+        return target
+    return build_backbone(cfg)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from causal_semloss.atomic import write_json
 from causal_semloss.batches import collate, encode_records
 from causal_semloss.data.build import build_data, config_for_task, data_identity, read_split
+from causal_semloss.loop import LoopPlan, autocast, epoch_order, lr_factor, optimise, resolve_device
 from causal_semloss.losses import cross_entropy
+from causal_semloss.modeling import build_from_config
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.schema import checked
-from causal_semloss.training import autocast, epoch_order, lr_factor, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,14 @@ def pretrained_dir(cfg: DictConfig) -> Path:
     )
 
 
-def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
-    """The cached pre-trained backbone dir for `cfg`, pre-training it first if missing.
+def needs_pretraining(cfg: DictConfig) -> bool:
+    return cfg.model.source == "config" and cfg.model.pretrain.steps > 0
 
-    `build_fresh(cfg)` returns a randomly initialised (model, tokenizer)."""
+
+def ensure_pretrained(cfg: DictConfig) -> Path:
+    """The pre-train stage of a from-config model: the cached backbone dir for `cfg`, trained
+    first if missing. Called explicitly by the train, run and evaluate entry points (and
+    `python -m causal_semloss.pretrain model=tiny_gemma3`); loading never trains."""
     target = pretrained_dir(cfg)
     if (target / "config.json").exists():
         return target
@@ -84,7 +88,7 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
     bf16 = bool(cfg.train.bf16 and device.type == "cuda")
     log.info("pre-training backbone %s on %s (bf16=%s)", target.name, device, bf16)
     torch.manual_seed(pc.seed)
-    model, tokenizer = build_fresh(cfg)
+    model, tokenizer = build_from_config(cfg)
     model.to(device)
     records = []
     for task in pc.tasks:
@@ -94,18 +98,17 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
     optimizer = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.0, betas=(0.9, 0.98))
     steps_per_epoch = max(1, len(corpus) // pc.batch_size)
     losses = []
-    model.train()
-    for step in tqdm(range(pc.steps), desc="pretrain backbone", unit="step", mininterval=1.0):
+
+    def accumulate(step: int) -> dict:
         epoch, offset = divmod(step, steps_per_epoch)
-        order = epoch_order(len(corpus), pc.seed, epoch)
         batch = collate(
             corpus,
-            order[offset * pc.batch_size : (offset + 1) * pc.batch_size],
+            epoch_order(len(corpus), pc.seed, epoch)[
+                offset * pc.batch_size : (offset + 1) * pc.batch_size
+            ],
             tokenizer.pad_token_id,
             with_answer=False,
         )
-        for group in optimizer.param_groups:
-            group["lr"] = pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, "constant")
         with autocast(device, bf16):
             logits = model(
                 input_ids=batch["input_ids"].to(device, non_blocking=True),
@@ -122,10 +125,19 @@ def ensure_pretrained(cfg: DictConfig, build_fresh) -> Path:
             paper_ce_bug=False,
         )
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
         losses.append(loss.detach())
+        return {"loss": losses[-1]}
+
+    model.train()
+    optimise(
+        model,
+        optimizer,
+        LoopPlan(pc.steps, pc.steps, pc.steps, 1.0, "pretrain backbone"),
+        start=0,
+        lr_at=lambda step: pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, "constant"),
+        accumulate=accumulate,
+        on_log=lambda done, values: None,  # every step's loss is kept in `losses`
+    )
     losses = torch.stack(losses).tolist() if losses else []  # one host sync, not one per step
     model.to("cpu")
     target.parent.mkdir(parents=True, exist_ok=True)

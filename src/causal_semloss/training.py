@@ -1,18 +1,17 @@
-"""Fine-tuning loop: CE + λ_t · semantic terms, checkpoint/resume, collapse monitor.
+"""Fine-tuning: CE + λ_t · semantic terms, checkpoint/resume, collapse monitor.
 
-Why a plain loop and not HF `Trainer`: the models here are tiny and CPU-bound, where Trainer's
-per-step machinery is a measurable share of the step (benchmarks/bench_train.py measures ours
-against a bare forward+backward+AdamW); the loop below is short enough to read in one sitting,
-resumes bit-exactly (data order is a pure function of (seed, epoch), RNG states are saved),
-and does what the suite needs — gradient accumulation, clipping, warm-up, bf16 autocast on
-CUDA. It does not do multi-GPU; the models in this suite fit one device.
+The optimisation loop itself is `loop.optimise`, the same one the pre-training stages run; this
+module supplies what fine-tuning adds: batches from left-padded prompt+answer tensors built once
+(`PaddedSet`), the loss, validation with a collapse warning, W&B logging, checkpoints that resume
+bit-exactly (data order is a pure function of (seed, epoch); RNG states are saved), and a clean
+stop on SIGINT/SIGTERM. HF `Trainer` was not measured against it; it does not do multi-GPU —
+the models in this suite fit one device.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import shutil
 import signal
@@ -22,14 +21,22 @@ from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from causal_semloss.atomic import atomic_path, write_json
 from causal_semloss.batches import EncodedSet, PaddedSet, encode_records
 from causal_semloss.data.build import build_data, read_split
 from causal_semloss.errors import ConfigError
+from causal_semloss.loop import (
+    LoopPlan,
+    autocast,
+    epoch_permutation,
+    lr_factor,
+    optimise,
+    resolve_device,
+)
 from causal_semloss.losses import compute_loss, logits_start
 from causal_semloss.modeling import Backbone, load_backbone, save_backbone
+from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.run_logger import make_logger
 from causal_semloss.schedules import lambda_at, parse_schedule
 from causal_semloss.scoring import yes_no_margins
@@ -67,42 +74,6 @@ def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[di
             held_graphs.add(rec["graph_id"])
     train = [r for i, r in enumerate(records) if i not in held and r["graph_id"] not in held_graphs]
     return train, [records[i] for i in sorted(held)]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available")
-    return torch.device(name)
-
-
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
-    if warmup and step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant":
-        return 1.0
-    progress = (step - warmup) / max(1, total - warmup)
-    return (
-        max(0.0, 1.0 - progress)
-        if schedule == "linear"
-        else 0.5 * (1 + math.cos(math.pi * progress))
-    )
-
-
-def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The data order of one epoch: a pure function of (seed, epoch), so resume is bit-exact."""
-    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    return torch.randperm(n, generator=generator)
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    return epoch_permutation(n, seed, epoch).tolist()
-
-
-def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast on CUDA when asked; a no-op context elsewhere (the CPU path stays fp32)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
 
 
 class Trainer:
@@ -189,14 +160,15 @@ class Trainer:
             for k in range(offset * per_step, (offset + 1) * per_step)
         ]
 
-    def train_step(self, step: int) -> dict:
-        """One optimiser step. Loss values come back as device tensors (no host sync): the
-        caller reads them (`.item()`) only when it logs."""
+    def lr_at(self, step: int) -> float:
+        tc = self.cfg.train
+        return tc.lr * lr_factor(step, self.total_steps, tc.warmup_steps, tc.lr_schedule)
+
+    def accumulate(self, step: int) -> dict:
+        """Forward and backward passes of every micro-batch of `step`. Loss values come back as
+        device tensors (no host sync): the loop reads them only when it logs."""
         lc, tc = self.cfg.loss, self.cfg.train
         lam = lambda_at(self.schedule, step, self.total_steps)
-        lr = tc.lr * lr_factor(step, self.total_steps, tc.warmup_steps, tc.lr_schedule)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
         totals: dict[str, torch.Tensor | float] = {"loss": 0.0, "ce": 0.0}
         for indices, width, answer_col in self.micro_batches(step):
             batch = self.batches.batch(indices, width, answer_col)
@@ -227,10 +199,7 @@ class Trainer:
             for name, value in parts.semantic.items():
                 key = f"sem/{name}"
                 totals[key] = totals.get(key, 0.0) + value.detach().double() / tc.grad_accum
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return {**totals, "lambda": lam, "lr": lr}
+        return {**totals, "lambda": lam, "lr": self.lr_at(step)}
 
     def validate(self) -> dict:
         tok = self.backbone.tokenizer
@@ -254,9 +223,46 @@ class Trainer:
             "collapse_warning": not lo <= yes_rate <= hi,
         }
 
-    # -- the loop ------------------------------------------------------------------------------
+    # -- the loop (causal_semloss.loop) and its callbacks -------------------------------------
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
+
+    def _log(self, logger, done: int, metrics: dict) -> None:
+        for key in ("loss", "ce", "lambda", "lr"):
+            self.state.history[key].append(metrics[key])
+        self.state.history["step"].append(done)
+        for key, value in metrics.items():
+            if key.startswith("sem/"):
+                self.state.history.setdefault(key, []).append(value)
+        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=done)
+
+    def _validate_and_log(self, logger, done: int) -> None:
+        self.state.step = done
+        val = self.validate()
+        self.state.validation.append(val)
+        logger.log({f"val/{k}": v for k, v in val.items() if k != "step"}, step=done)
+        if val["collapse_warning"]:
+            log.warning(
+                "step %d: validation yes-rate %.3f outside %s — collapsing?",
+                done,
+                val["yes_rate"],
+                list(self.cfg.train.collapse_band),
+            )
+
+    def _after_step(self, done: int, interrupt_at: int | None) -> None:
+        """Checkpoint every `checkpoint_steps`; on a signal (or `interrupt_at`), checkpoint and
+        stop with TrainingInterrupted — rerunning with the same dir resumes."""
+        self.state.step = done
+        if done % self.cfg.train.checkpoint_steps == 0:
+            self.save_checkpoint()
+        if interrupt_at is not None and done == interrupt_at:
+            self._stop = True
+        if self._stop and done < self.total_steps:
+            self.save_checkpoint()
+            raise TrainingInterrupted(
+                f"interrupted at step {done}/{self.total_steps}; checkpoint in "
+                f"{self.out_dir}; rerun with the same output dir to resume"
+            )
 
     def run(self, interrupt_at: int | None = None, logger=None) -> TrainState:
         """Train to `total_steps`; log to `logger` (or a run of its own, finished at the end)."""
@@ -281,56 +287,17 @@ class Trainer:
                 config=OmegaConf.to_container(self.cfg, resolve=True),
             )
         try:
-            with tqdm(
-                total=self.total_steps,
-                initial=self.state.step,
-                desc="train",
-                unit="step",
-                mininterval=1.0,
-            ) as bar:
-                while self.state.step < self.total_steps:
-                    metrics = self.train_step(self.state.step)
-                    self.state.step += 1
-                    # Steps are counted as optimiser updates done (1-based), for train and val
-                    # alike; the first step is logged too, so a curve starts at the start.
-                    done = self.state.step
-                    bar.update(1)
-                    if done == 1 or done % tc.log_steps == 0 or done == self.total_steps:
-                        # The only host sync of the loss values: one read of them all.
-                        tensors = {k: v for k, v in metrics.items() if torch.is_tensor(v)}
-                        values = torch.stack(list(tensors.values())).tolist()
-                        metrics = {**metrics, **dict(zip(tensors, values, strict=True))}
-                        for key in ("loss", "ce", "lambda", "lr"):
-                            self.state.history[key].append(metrics[key])
-                        self.state.history["step"].append(done)
-                        for key, value in metrics.items():
-                            if key.startswith("sem/"):
-                                self.state.history.setdefault(key, []).append(value)
-                        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=done)
-                        bar.set_postfix(loss=f"{metrics['loss']:.4f}")
-                    if done % tc.eval_steps == 0 or done == self.total_steps:
-                        val = self.validate()
-                        self.state.validation.append(val)
-                        logger.log(
-                            {f"val/{k}": v for k, v in val.items() if k != "step"}, step=done
-                        )
-                        if val["collapse_warning"]:
-                            log.warning(
-                                "step %d: validation yes-rate %.3f outside %s — collapsing?",
-                                self.state.step,
-                                val["yes_rate"],
-                                list(tc.collapse_band),
-                            )
-                    if self.state.step % tc.checkpoint_steps == 0:
-                        self.save_checkpoint()
-                    if interrupt_at is not None and self.state.step == interrupt_at:
-                        self._stop = True
-                    if self._stop and self.state.step < self.total_steps:
-                        self.save_checkpoint()
-                        raise TrainingInterrupted(
-                            f"interrupted at step {self.state.step}/{self.total_steps}; checkpoint in "
-                            f"{self.out_dir}; rerun with the same output dir to resume"
-                        )
+            self.state.step = optimise(
+                self.model,
+                self.optimizer,
+                LoopPlan(self.total_steps, tc.log_steps, tc.eval_steps, tc.grad_clip, "train"),
+                start=self.state.step,
+                lr_at=self.lr_at,
+                accumulate=self.accumulate,
+                on_log=lambda done, values: self._log(logger, done, values),
+                on_eval=lambda done: self._validate_and_log(logger, done),
+                after_step=lambda done: self._after_step(done, interrupt_at),
+            )
             if self.state.validation:
                 logger.summary({f"final/val_{k}": v for k, v in self.state.validation[-1].items()})
         finally:
@@ -374,6 +341,8 @@ def train(
     torch.set_num_threads(cfg.train.threads)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    if needs_pretraining(cfg):
+        ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
     backbone, train_set, val_set, data_dir = prepare(cfg)
     trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
     resumed = trainer.maybe_resume()
