@@ -20,11 +20,11 @@ from causal_semloss.batches import encode_records
 from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
 from causal_semloss.errors import ConfigError
+from causal_semloss.loop import autocast, resolve_device
 from causal_semloss.metrics import binary_metrics, bootstrap_ci, is_collapsed, mean_of
 from causal_semloss.modeling import Backbone
 from causal_semloss.schema import OOD_SPLITS
-from causal_semloss.scoring import yes_no_margins
-from causal_semloss.training import autocast, resolve_device
+from causal_semloss.scoring import scoring_options, yes_no_margins
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def predict(
             batch_size=cfg.eval.batch_size,
             bf16=cfg.train.bf16,
             progress=progress,
+            **scoring_options(cfg.eval, next(backbone.model.parameters()).device),
         )
         return (margins > 0).tolist(), margins.tolist()
     return generate_answers(backbone, encoded, cfg, progress), [None] * len(records)

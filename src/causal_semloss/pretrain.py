@@ -59,7 +59,7 @@ from causal_semloss.modeling import answer_token_id, build_from_config
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.schema import checked
-from causal_semloss.scoring import yes_no_margins
+from causal_semloss.scoring import scoring_options, yes_no_margins
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,8 @@ def zero_shot(cfg: DictConfig, model, tokenizer, n: int, seed: int) -> dict:
             pad_id=tokenizer.pad_token_id,
             yes_id=yes_id,
             no_id=no_id,
-            batch_size=256,
+            batch_size=cfg.eval.batch_size,
+            **scoring_options(cfg.eval, next(model.parameters()).device),
         )
         predicted = margins > 0
         out[task] = {

@@ -166,6 +166,8 @@ class EvalConfig:
     method: str = "logits"
     generate_tokens: int = 2
     batch_size: int = 128
+    cpu_batch_tokens: int | None = 2048
+    min_shared_prefix: int | None = 4
     bootstrap: int = 1000
     collapse_threshold: float = 0.95
     max_examples: int | None = None

@@ -39,7 +39,7 @@ from causal_semloss.modeling import Backbone, load_backbone, save_backbone
 from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.run_logger import make_logger
 from causal_semloss.schedules import lambda_at, parse_schedule
-from causal_semloss.scoring import yes_no_margins
+from causal_semloss.scoring import scoring_options, yes_no_margins
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -211,6 +211,7 @@ class Trainer:
             no_id=self.backbone.no_id,
             batch_size=self.cfg.train.eval_batch_size,
             bf16=self.cfg.train.bf16,
+            **scoring_options(self.cfg.eval, self.device),
         )
         predicted_yes = margins > 0
         yes_rate = predicted_yes.float().mean().item()
