@@ -15,19 +15,13 @@ from causal_semloss.modeling import answer_token_id, build_from_config, load_bac
 from causal_semloss.oracles import build_graph, oracle_answer
 from causal_semloss.pretrain import build_backbone, corpus_spec, zero_shot
 from causal_semloss.text import parse_premise, parse_question
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import TINY_MODEL, compose_cfg, run_cli
 
 SHIPPED = ["tiny_gemma3_it", "tiny_gemma3_lm"]
 # A build small enough for a test: a 2-layer model, a few steps per stage.
 TINY_BUILD = [
     "model=tiny_gemma3_it",
-    "model.architecture.hidden_size=32",
-    "model.architecture.num_hidden_layers=2",
-    "model.architecture.num_attention_heads=2",
-    "model.architecture.num_key_value_heads=1",
-    "model.architecture.head_dim=16",
-    "model.architecture.query_pre_attn_scalar=16",
-    "model.architecture.intermediate_size=64",
+    *(o for o in TINY_MODEL if o.startswith("model.architecture.")),
     "model.build.graphs=120",
     "model.build.val_graphs=20",
     "model.build.workers=1",
@@ -200,7 +194,7 @@ def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
 
 
 def test_pretrain_cli_runs_the_lm_stage_of_a_from_config_model(tmp_path):
-    from tests.conftest import TINY_DATA, TINY_MODEL
+    from tests.conftest import TINY_DATA
 
     result = run_cli(
         "causal_semloss.pretrain",
