@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
+from causal_semloss.atomic import write_json
 from causal_semloss.errors import ConfigError
 from causal_semloss.paths import RESOURCES_DIR
 
@@ -62,3 +66,30 @@ def read_card(directory: Path) -> dict:
                 f"{path}: sha256 does not match {card_path}; the file changed after the card was written"
             )
     return card
+
+
+def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
+    """Weights + tokenizer + card, assembled beside `target` and renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.to("cpu").save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        card = {
+            **card,
+            "weights_sha256": file_sha256(staging / WEIGHTS),
+            "files_sha256": files_sha256(staging),
+        }
+        write_json(staging / CARD, card)
+        os.chmod(staging, 0o755)
+        for file in staging.iterdir():
+            os.chmod(file, 0o644)
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)  # left by a crash between the two renames
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
