@@ -68,6 +68,30 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 
 
+def test_resume_refuses_another_config_and_restores_every_rng(tmp_path):
+    import random
+
+    import numpy as np
+
+    out = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted):
+        train(_cfg(tmp_path), out, interrupt_at=5)
+    saved = torch.load(out / "checkpoint.pt", weights_only=False)
+    with pytest.raises(ConfigError, match="written by a run with another config"):
+        train(_cfg(tmp_path, "train.lr=5e-4"), out)
+    random.seed(99)
+    np.random.seed(99)
+    # bookkeeping settings may differ; the RNG streams come back from the checkpoint
+    trainer_cfg = _cfg(tmp_path, "train.log_steps=1", "train.threads=1")
+    from causal_semloss.training import Trainer, prepare
+
+    backbone, train_set, val_set, _ = prepare(trainer_cfg)
+    trainer = Trainer(trainer_cfg, out, backbone, train_set, val_set)
+    assert trainer.maybe_resume()
+    assert random.getstate() == saved["python_rng"]
+    assert np.random.get_state()[1].tolist() == saved["numpy_rng"][1].tolist()
+
+
 def test_paper_ce_bug_changes_the_objective(tmp_path):
     a = train(_cfg(tmp_path, "train.max_steps=3"), tmp_path / "a")
     b = train(_cfg(tmp_path, "train.max_steps=3", "loss.paper_ce_bug=true"), tmp_path / "b")

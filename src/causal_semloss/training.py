@@ -10,6 +10,7 @@ the models in this suite fit one device.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -19,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -76,6 +78,19 @@ def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[di
     return train, [records[i] for i in sorted(held)]
 
 
+# Settings that do not change what a run computes: a checkpoint may resume under other values.
+_RESUMABLE_ACROSS = ("threads", "log_steps", "eval_steps", "checkpoint_steps", "eval_batch_size")
+
+
+def run_config_hash(cfg: DictConfig) -> str:
+    """Hash of everything that shapes a training run (seed, task, data, model, loss, train) but
+    bookkeeping such as thread count or logging cadence."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    train = {k: v for k, v in plain["train"].items() if k not in _RESUMABLE_ACROSS}
+    shaping = {k: plain[k] for k in ("seed", "task", "data", "model", "loss")} | {"train": train}
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class Trainer:
     def __init__(
         self,
@@ -120,9 +135,13 @@ class Trainer:
     def save_checkpoint(self) -> None:
         payload = {
             "step": self.state.step,
+            "config_hash": run_config_hash(self.cfg),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "python_rng": random.getstate(),
+            "numpy_rng": np.random.get_state(),
             "history": self.state.history,
             "validation": self.state.validation,
         }
@@ -134,9 +153,18 @@ class Trainer:
         if not path.exists():
             return False
         payload = torch.load(path, map_location=self.device, weights_only=False)
+        if payload.get("config_hash") != run_config_hash(self.cfg):
+            raise ConfigError(
+                f"{path} was written by a run with another config; resume with the same "
+                "settings, or use a new output dir"
+            )
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         torch.set_rng_state(payload["torch_rng"].cpu())  # map_location moved it to the device
+        if payload["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([state.cpu() for state in payload["cuda_rng"]])
+        random.setstate(payload["python_rng"])
+        np.random.set_state(payload["numpy_rng"])
         self.state = TrainState(
             step=payload["step"], history=payload["history"], validation=payload["validation"]
         )
