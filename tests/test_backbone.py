@@ -44,6 +44,13 @@ def test_shipped_backbone_matches_its_card(name):
     assert set(card["zero_shot"]) == {"transitivity", "dseparation"}
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_backbone_loads_through_its_model_config(name):
+    backbone = load_backbone(compose_cfg([f"model={name}"]))
+    card = read_card(resolve_backbone_dir(f"pkg://{name}"))
+    assert sum(p.numel() for p in backbone.model.parameters()) == card["params"]
+
+
 def test_shipped_it_backbone_scores_what_its_card_says():
     cfg = compose_cfg(["model=tiny_gemma3_it", "train.device=cpu"])
     card = read_card(resolve_backbone_dir(cfg.model.backbone_dir))
