@@ -121,9 +121,10 @@ def load_or_make_corpus(cfg: DictConfig, tokenizer, yes_id: int, no_id: int):
     `model.build.corpus_cache` keyed by everything that shapes them, so parallel builds of
     different architectures share one corpus."""
     build = cfg.model.build
+    spec = corpus_spec(cfg)
     identity = {
         "version": [CORPUS_VERSION, CHUNK],
-        "spec": repr(corpus_spec(cfg)),
+        "spec": repr(spec),
         "graphs": build.graphs,
         "val_graphs": build.val_graphs,
         "vocab": sorted(tokenizer.get_vocab().items()),
@@ -134,7 +135,7 @@ def load_or_make_corpus(cfg: DictConfig, tokenizer, yes_id: int, no_id: int):
     if path is not None and path.exists():
         log.info("corpus from %s", path)
         return torch.load(path, weights_only=True)
-    texts = generate_texts(corpus_spec(cfg), build.graphs + build.val_graphs, build.workers)
+    texts = generate_texts(spec, build.graphs + build.val_graphs, build.workers)
     train_texts, val_texts = texts[: build.graphs], texts[build.graphs :]
     result = (
         _as_tensors(lm_corpus(train_texts, tokenizer)),

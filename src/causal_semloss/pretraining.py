@@ -99,13 +99,16 @@ def ensure_pretrained(cfg: DictConfig) -> Path:
     steps_per_epoch = max(1, len(corpus) // pc.batch_size)
     losses = []
 
+    orders: dict[int, list[int]] = {}  # the current epoch's order, computed once per epoch
+
     def accumulate(step: int) -> dict:
         epoch, offset = divmod(step, steps_per_epoch)
+        if epoch not in orders:
+            orders.clear()
+            orders[epoch] = epoch_order(len(corpus), pc.seed, epoch)
         batch = collate(
             corpus,
-            epoch_order(len(corpus), pc.seed, epoch)[
-                offset * pc.batch_size : (offset + 1) * pc.batch_size
-            ],
+            orders[epoch][offset * pc.batch_size : (offset + 1) * pc.batch_size],
             tokenizer.pad_token_id,
             with_answer=False,
         )

@@ -208,17 +208,24 @@ def _count(record: dict, invalid: Counter, info: Counter) -> None:
         info["isolated_query_node"] += 1
 
 
+def _counted(path, task: str, max_nodes: int, invalid: Counter, info: Counter) -> Iterator[dict]:
+    """`scan_external`'s records, each counted into `invalid`/`info` as it passes; a file with
+    no rows is an error once the stream ends."""
+    n_rows = 0
+    for record in scan_external(path, task, max_nodes):
+        n_rows += 1
+        _count(record, invalid, info)
+        yield record
+    if n_rows == 0:
+        raise DataError(f"{path}: no rows")
+
+
 def check_external(path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES) -> dict:
     """The summary of a file ({"n", "valid", "invalid", "info"}) in flat memory: no record is
     kept."""
     invalid: Counter = Counter()
     info: Counter = Counter()
-    n_rows = 0
-    for record in scan_external(path, task, max_nodes):
-        n_rows += 1
-        _count(record, invalid, info)
-    if n_rows == 0:
-        raise DataError(f"{path}: no rows")
+    n_rows = sum(1 for _ in _counted(path, task, max_nodes, invalid, info))
     return summary_of(n_rows, invalid, info)
 
 
@@ -232,17 +239,14 @@ def load_external(
     invalid: Counter = Counter()
     info: Counter = Counter()
     n_rows = 0
-    for record in scan_external(path, task, max_nodes):
+    for record in _counted(path, task, max_nodes, invalid, info):
         n_rows += 1
-        _count(record, invalid, info)
         reason = record["invalid_reason"]
         if reason is not None and on_invalid == "error":
             raise DataError(f"{path}:{record['line']}: invalid row ({reason})")
         if reason is not None and on_invalid == "drop":
             continue
         records.append(record)
-    if n_rows == 0:
-        raise DataError(f"{path}: no rows")
     return LoadedSet(
         path=str(path),
         task=task,
