@@ -1,7 +1,7 @@
 """Batched Yes/No scoring: the next-token logits of "Yes" and "No" after each prompt.
 
 The model is tiny, so the cost is not the arithmetic per token but how it is laid out. Measured
-on the default model (benchmarks/bench_eval.py): length-sorted batches already padded only ~1%
+on the default model (benchmarks/bench_eval.py): length-sorted batches already padded only ~0.2%
 of tokens, and Python collation took ~2% of the time; what cost was batch size (128 rows x ~52
 tokens of activations overflow a CPU core's cache) and the chat template's opening, computed
 again for every prompt. So:
