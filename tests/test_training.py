@@ -166,7 +166,8 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
         (["loss.schedule='ramp(0.1)'"], "unknown schedule"),
         (["train.val_size=400"], "no training examples"),
         (["train.batch_size=256"], "fewer than one batch"),
-        (["loss.terms=[nonsense]"], "unknown term"),
+        (["loss.terms=[nonsense]"], "one of ['constraints', 'oracle_answer'"),
+        (["loss=constraints"], "needs premise groups with companion questions"),
     ],
 )
 def test_bad_training_input_fails_before_training(tmp_path, overrides, message):

@@ -7,9 +7,13 @@ index for the whole batch; explicit position ids keep RoPE positions independent
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig
+
+if TYPE_CHECKING:
+    from causal_semloss.premise_groups import PremiseGroups
 
 IGNORE = -100
 
@@ -27,6 +31,8 @@ class EncodedSet:
     oracle: torch.Tensor  # bool: the oracle's answer (what L_sem pushes towards)
     label: torch.Tensor  # bool: the record's label (what CE trains on; == oracle when generated)
     graph_index: torch.Tensor  # int: premise id, so constraint terms can tie related answers
+    companion: torch.Tensor | None = None  # bool: unlabeled companion question (no CE, no L_sem)
+    groups: PremiseGroups | None = None  # set when a loss term needs premise groups
 
     def __len__(self) -> int:
         return len(self.prompt_ids)
@@ -40,6 +46,7 @@ def encode_records(records: list[dict], tokenizer, prompt_cfg: DictConfig) -> En
     prompt_ids = tokenizer(prompts, add_special_tokens=True)["input_ids"]
     answer_ids = tokenizer(answers, add_special_tokens=False)["input_ids"]
     graph_ids: dict[str, int] = {}
+    companion = [bool(r.get("companion")) for r in records]
     return EncodedSet(
         prompt_ids=prompt_ids,
         answer_ids=answer_ids,
@@ -48,6 +55,7 @@ def encode_records(records: list[dict], tokenizer, prompt_cfg: DictConfig) -> En
         graph_index=torch.tensor(
             [graph_ids.setdefault(r["graph_id"], len(graph_ids)) for r in records]
         ),
+        companion=torch.tensor(companion) if any(companion) else None,
     )
 
 
@@ -99,6 +107,7 @@ class PaddedSet:
     oracle: torch.Tensor
     label: torch.Tensor
     graph_index: torch.Tensor
+    companion: torch.Tensor | None = None
 
     @classmethod
     def build(cls, encoded: EncodedSet, pad_id: int, with_answer: bool) -> PaddedSet:
@@ -122,6 +131,7 @@ class PaddedSet:
             encoded.oracle,
             encoded.label,
             encoded.graph_index,
+            encoded.companion,
         )
 
     def __len__(self) -> int:
@@ -144,6 +154,7 @@ class PaddedSet:
             move(self.oracle),
             move(self.label),
             move(self.graph_index),
+            None if self.companion is None else move(self.companion),
         )
 
     def shapes(self, indices: torch.Tensor, batch_size: int) -> tuple[list[int], list[int]]:
@@ -163,13 +174,19 @@ class PaddedSet:
         input_ids = self.input_ids.index_select(0, indices)[:, full - width :]
         first = (width - self.lengths.index_select(0, indices))[:, None]  # first real column
         cols = torch.arange(width, device=input_ids.device)
-        return {
+        labels = input_ids.masked_fill(cols <= first, IGNORE)  # pads and <bos>: ignored
+        batch = {
             "input_ids": input_ids,
             "attention_mask": (cols >= first).long(),
             "position_ids": (cols - first).clamp(min=0),
-            "labels": input_ids.masked_fill(cols <= first, IGNORE),  # pads and <bos>: ignored
+            "labels": labels,
             "answer_col": answer_col,
             "oracle": self.oracle.index_select(0, indices),
             "label": self.label.index_select(0, indices),
             "graph_index": self.graph_index.index_select(0, indices),
         }
+        if self.companion is not None:  # unlabeled rows: no token is a target
+            companion = self.companion.index_select(0, indices)
+            batch["labels"] = labels.masked_fill(companion[:, None], IGNORE)
+            batch["companion"] = companion
+        return batch

@@ -16,14 +16,20 @@ import torch
 import torch.nn.functional as F
 
 from causal_semloss.batches import IGNORE
+from causal_semloss.premise_groups import assignments
 
 
 def oracle_answer_term(
     answer_logprobs: torch.Tensor, batch: dict, yes_id: int, no_id: int
 ) -> torch.Tensor:
-    """The paper's L_sem: −log p(answer the graph oracle gives) at the answer position."""
+    """The paper's L_sem: −log p(answer the graph oracle gives) at the answer position, over
+    labeled rows (a companion question is never trained on its answer)."""
     target = torch.where(batch["oracle"], yes_id, no_id)
-    return -answer_logprobs.gather(1, target[:, None]).mean()
+    logp = answer_logprobs.gather(1, target[:, None])[:, 0]
+    companion = batch.get("companion")
+    if companion is None:
+        return -logp.mean()
+    return -logp[~companion].mean()
 
 
 def premise_consistency_term(
@@ -35,16 +41,49 @@ def premise_consistency_term(
     group = batch["graph_index"]
     same = group[:, None] == group[None, :]
     differ = batch["oracle"][:, None] & ~batch["oracle"][None, :] & same
+    companion = batch.get("companion")
+    if companion is not None:
+        differ &= ~companion[:, None] & ~companion[None, :]
     if not differ.any():
         return answer_logprobs.new_zeros(())
     margin = p_yes[:, None] - p_yes[None, :]
     return F.softplus(-margin[differ] * 5.0).mean()
 
 
+# A missing atom (a premise with fewer questions than the widest group) is pinned to No.
+_LOG_ZERO = -1e4
+
+
+def constraint_term(
+    answer_logprobs: torch.Tensor, batch: dict, yes_id: int, no_id: int
+) -> torch.Tensor:
+    """Ours: the exact semantic loss of Xu et al. (2018), −log P(the answers to a premise's
+    questions satisfy its formula), by weighted model counting over all 2**atoms assignments
+    at once. Each answer is Yes with p = softmax over {Yes, No}. Needs no label: it ties the
+    answers to one another (`constraints.py`), not to the oracle. Mean over constrained groups.
+    """
+    slots, satisfying = batch["group_slots"], batch["group_satisfying"]
+    margin = answer_logprobs[:, yes_id] - answer_logprobs[:, no_id]
+    present = slots >= 0
+    atom_margin = margin[slots.clamp(min=0)]
+    log_yes = F.logsigmoid(atom_margin).masked_fill(~present, _LOG_ZERO)
+    log_no = F.logsigmoid(-atom_margin).masked_fill(~present, 0.0)
+    bits = assignments(slots.shape[1]).to(device=margin.device, dtype=margin.dtype)
+    log_weight = log_yes @ bits.T + log_no @ (1 - bits).T  # (groups, 2**atoms)
+    log_satisfied = torch.logsumexp(log_weight.masked_fill(~satisfying, -torch.inf), dim=1)
+    constrained = batch["group_constrained"]
+    if not constrained.any():
+        return margin.new_zeros(())
+    return -log_satisfied[constrained].mean()
+
+
 SEMANTIC_TERMS: dict[str, Callable[..., torch.Tensor]] = {
     "oracle_answer": oracle_answer_term,
     "premise_consistency": premise_consistency_term,
+    "constraints": constraint_term,
 }
+# Terms that need premise groups (`premise_groups.py`) in every batch.
+GROUP_TERMS = frozenset({"constraints"})
 
 
 @dataclass

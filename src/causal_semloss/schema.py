@@ -44,6 +44,16 @@ class TaskConfig:
     paper_yes_rate: dict[str, float | None] = field(default_factory=dict)
 
 
+# Atoms per premise group the constraint loss enumerates exactly: 2**atoms assignments.
+MAX_CONSTRAINT_ATOMS = 10
+
+
+@dataclass
+class CompanionsConfig:
+    enabled: bool = False
+    max_atoms: int = 8
+
+
 @dataclass
 class DataConfig:
     name: str = "default"
@@ -52,6 +62,7 @@ class DataConfig:
     n_eval: int = 1000
     n_adversarial: int = 1000
     queries_per_graph: int = 2
+    companions: CompanionsConfig = field(default_factory=CompanionsConfig)
     balance: bool = False
     yes_rate: dict[str, Any] = field(default_factory=dict)
     natural_rate_sample: int = 2000
@@ -128,6 +139,7 @@ class TrainConfig:
     max_steps: int | None = None
     batch_size: int = 32
     grad_accum: int = 1
+    sampler: str = "auto"
     lr: float = 2e-3
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
@@ -306,6 +318,11 @@ def validate_training(cfg: DictConfig) -> None:
         "train.lr_schedule",
         "expected constant, linear or cosine",
     )
+    _require(
+        train.sampler in ("auto", "rows", "groups"),
+        "train.sampler",
+        f"expected auto, rows or groups, got {train.sampler!r}",
+    )
     _require(train.device in ("auto", "cpu", "cuda"), "train.device", "expected auto, cpu or cuda")
     lo, hi = train.collapse_band
     _require(0 <= lo < hi <= 1, "train.collapse_band", "expected [low, high] within [0, 1]")
@@ -330,6 +347,12 @@ def validate(cfg: DictConfig) -> None:
         _require(data[key] > 0, f"data.{key}", f"must be > 0, got {data[key]}")
     _require(data.n_adversarial % 2 == 0, "data.n_adversarial", "must be even (minimal pairs)")
     _require(data.natural_rate_sample > 0, "data.natural_rate_sample", "must be > 0")
+    _require(
+        data.queries_per_graph <= data.companions.max_atoms <= MAX_CONSTRAINT_ATOMS,
+        "data.companions.max_atoms",
+        f"must lie in [data.queries_per_graph, {MAX_CONSTRAINT_ATOMS}], got "
+        f"{data.companions.max_atoms}",
+    )
     for name, rate in data.yes_rate.items():
         _require(
             name in GENERATED_SPLITS,

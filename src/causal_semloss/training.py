@@ -31,15 +31,16 @@ from causal_semloss.errors import ConfigError
 from causal_semloss.loop import (
     LoopPlan,
     autocast,
-    epoch_permutation,
     lr_factor,
     optimise,
     resolve_device,
 )
-from causal_semloss.losses import compute_loss, logits_start
+from causal_semloss.losses import GROUP_TERMS, compute_loss, logits_start
 from causal_semloss.modeling import Backbone, load_backbone, save_backbone
+from causal_semloss.premise_groups import build_premise_groups
 from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
 from causal_semloss.run_logger import make_logger
+from causal_semloss.sampling import BatchPlanner
 from causal_semloss.schedules import lambda_at, parse_schedule
 from causal_semloss.scoring import scoring_options, yes_no_margins
 
@@ -70,6 +71,8 @@ def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[di
     held_graphs: set[str] = set()
     for i in order:
         rec = records[i]
+        if rec.get("companion"):
+            continue
         if want[rec["oracle"]] > 0 and rec["graph_id"] not in held_graphs:
             want[rec["oracle"]] -= 1
             held.add(i)
@@ -110,10 +113,23 @@ class Trainer:
         self.batches = PaddedSet.build(
             train_set, backbone.tokenizer.pad_token_id, with_answer=True
         ).to(self.device)
-        self._epoch_plan: tuple[int, torch.Tensor, list[int], list[int]] | None = None
-        self.micro = tc.batch_size
+        if GROUP_TERMS & set(cfg.loss.terms) and (
+            train_set.groups is None or not train_set.groups.constrained.any()
+        ):
+            raise ConfigError(
+                f"loss.terms={list(cfg.loss.terms)}: no training premise has a constraint to "
+                "enforce (no premise groups with companions; set data.companions.enabled=true)"
+            )
         self.per_step = tc.batch_size * tc.grad_accum
-        self.steps_per_epoch = len(train_set) // self.per_step
+        self.planner = BatchPlanner(
+            self.batches,
+            cfg.seed,
+            tc.batch_size,
+            tc.grad_accum,
+            self.device,
+            groups=train_set.groups if uses_premise_batches(cfg) else None,
+        )
+        self.steps_per_epoch = self.planner.steps_per_epoch
         if self.steps_per_epoch == 0:
             raise ConfigError(
                 f"training set has {len(train_set)} examples, fewer than one batch of {self.per_step}"
@@ -172,22 +188,6 @@ class Trainer:
         return True
 
     # -- one optimisation step ---------------------------------------------------------------
-    def micro_batches(self, step: int) -> list[tuple[torch.Tensor, int, int]]:
-        """(indices on the device, width, answer_col) of each micro-batch of `step`. The epoch's
-        permutation and every batch's shape are computed once per epoch, not per step."""
-        epoch, offset = divmod(step, self.steps_per_epoch)
-        if self._epoch_plan is None or self._epoch_plan[0] != epoch:
-            order = epoch_permutation(len(self.train_set), self.cfg.seed, epoch)
-            order = order[: self.steps_per_epoch * self.per_step]
-            widths, answer_cols = self.batches.shapes(order, self.micro)
-            self._epoch_plan = (epoch, order.to(self.device), widths, answer_cols)
-        _, order, widths, answer_cols = self._epoch_plan
-        per_step = self.per_step // self.micro
-        return [
-            (order[k * self.micro : (k + 1) * self.micro], widths[k], answer_cols[k])
-            for k in range(offset * per_step, (offset + 1) * per_step)
-        ]
-
     def lr_at(self, step: int) -> float:
         tc = self.cfg.train
         return tc.lr * lr_factor(step, self.total_steps, tc.warmup_steps, tc.lr_schedule)
@@ -198,8 +198,8 @@ class Trainer:
         lc, tc = self.cfg.loss, self.cfg.train
         lam = lambda_at(self.schedule, step, self.total_steps)
         totals: dict[str, torch.Tensor | float] = {"loss": 0.0, "ce": 0.0}
-        for indices, width, answer_col in self.micro_batches(step):
-            batch = self.batches.batch(indices, width, answer_col)
+        for indices, width, answer_col, extras in self.planner.micro_batches(step):
+            batch = self.batches.batch(indices, width, answer_col) | extras
             start = logits_start(answer_col, lc.scope)
             with autocast(self.device, tc.bf16):
                 logits = self.forward(
@@ -337,8 +337,25 @@ class Trainer:
         return self.state
 
 
+def require_premise_groups(cfg: DictConfig) -> None:
+    """A term over premise groups asked for on data without companions: fail at start-up, not
+    with a silent zero."""
+    if GROUP_TERMS & set(cfg.loss.terms) and not cfg.data.companions.enabled:
+        raise ConfigError(
+            f"loss.terms={list(cfg.loss.terms)} needs premise groups with companion questions: "
+            "set data.companions.enabled=true (variants *_constraints do)"
+        )
+
+
+def uses_premise_batches(cfg: DictConfig) -> bool:
+    """Whole premises a batch: asked for, or (auto) needed by a loss term."""
+    sampler = cfg.train.sampler
+    return sampler == "groups" or (sampler == "auto" and bool(GROUP_TERMS & set(cfg.loss.terms)))
+
+
 def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
     """Data (generated or reused) + backbone + encoded train/validation sets."""
+    require_premise_groups(cfg)
     data_dir, _, _ = build_data(cfg)
     records = read_split(data_dir, "train")
     train_records, val_records = split_validation(records, cfg.train.val_size, cfg.seed)
@@ -349,9 +366,12 @@ def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
         )
     backbone = load_backbone(cfg)
     prompt = cfg.model.prompt
+    train_set = encode_records(train_records, backbone.tokenizer, prompt)
+    if uses_premise_batches(cfg):
+        train_set.groups = build_premise_groups(train_records, cfg.task.name)
     return (
         backbone,
-        encode_records(train_records, backbone.tokenizer, prompt),
+        train_set,
         encode_records(val_records, backbone.tokenizer, prompt),
         data_dir,
     )
@@ -370,6 +390,7 @@ def train(
     torch.set_num_threads(cfg.train.threads)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    require_premise_groups(cfg)
     if needs_pretraining(cfg):
         ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
     backbone, train_set, val_set, data_dir = prepare(cfg)

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import write_json, write_jsonl
 from causal_semloss.data.adversarial import generate_adversarial
+from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
 from causal_semloss.errors import ConfigError
 from causal_semloss.graphs import plain_shape
@@ -29,12 +30,16 @@ MANIFEST = "manifest.json"
 
 
 def data_identity(cfg: DictConfig) -> dict:
-    """Everything that determines the data bytes."""
+    """Everything that determines the data bytes. Companions switched off change no byte, so
+    they are left out then, and every data dir cached before they existed stays valid."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    if not data.get("companions", {}).get("enabled"):
+        data.pop("companions", None)
     return {
         "format": FORMAT_VERSION,
         "seed": int(cfg.seed),
         "task": OmegaConf.to_container(cfg.task, resolve=True),
-        "data": OmegaConf.to_container(cfg.data, resolve=True),
+        "data": data,
     }
 
 
@@ -146,6 +151,14 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
                 seen_keys=train_keys if split == "train" else None,
                 progress=progress,
             )
+            if split == "train" and cfg.data.companions.enabled:
+                records = add_companions(
+                    records,
+                    task=task.name,
+                    hypothesis_template=task.hypothesis,
+                    max_atoms=cfg.data.companions.max_atoms,
+                    rng=split_rng(cfg.seed, task.name, "train:companions"),
+                )
             natural = natural_yes_rate(
                 task=task.name,
                 shape=shape,
@@ -154,15 +167,18 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
             )
         path = out / f"{split}.jsonl"
         write_jsonl(path, records)
+        labeled = [r for r in records if not r.get("companion")]
         splits[split] = {
             "file": path.name,
-            "n": len(records),
-            "yes_rate": sum(r["oracle"] for r in records) / len(records),
+            "n": len(labeled),
+            "yes_rate": sum(r["oracle"] for r in labeled) / len(labeled),
             "natural_yes_rate": natural,
             "target_yes_rate": 0.5 if split == "adversarial" else target_yes_rate(cfg, split),
             "n_graphs": len({r["graph_id"] for r in records}),
             "sha256": sha256_file(path),
         }
+        if len(labeled) < len(records):
+            splits[split]["n_companions"] = len(records) - len(labeled)
     manifest = {
         "task": task.name,
         "config_hash": config_hash(cfg),
