@@ -187,7 +187,7 @@ def test_group_batches_keep_premises_whole_and_average_the_batch_size():
         whole = [i for i, r in enumerate(records) if r["graph_id"] in ids]
         assert sorted(rows) == whole  # every premise in the batch is there entirely
         slots = batch["group_slots"]
-        for g_row, slot_row in enumerate(slots.tolist()):
+        for slot_row in slots.tolist():
             members = [rows[s] for s in slot_row if s >= 0]
             assert len({records[m]["graph_id"] for m in members}) == 1
         labeled_total += sum(not records[r].get("companion") for r in rows)
