@@ -21,7 +21,13 @@ from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
 from causal_semloss.errors import ConfigError
 from causal_semloss.loop import autocast, resolve_device
-from causal_semloss.metrics import binary_metrics, bootstrap_ci, is_collapsed, mean_of
+from causal_semloss.metrics import (
+    binary_metrics,
+    bootstrap_ci,
+    bootstrap_seed,
+    is_collapsed,
+    mean_of,
+)
 from causal_semloss.modeling import Backbone
 from causal_semloss.schema import OOD_SPLITS
 from causal_semloss.scoring import scoring_options, yes_no_margins
@@ -126,17 +132,16 @@ def generate_answers(backbone: Backbone, encoded, cfg: DictConfig, progress=None
 
 
 def split_metrics(predicted: list[bool], truth: list[bool], cfg: DictConfig, seed: int) -> dict:
+    """binary_metrics plus bootstrap 95% CIs of accuracy and balanced accuracy. `evaluate` seeds
+    every CI of an eval set with bootstrap_seed(cfg.seed, its key), valid-row subsets included."""
     result = binary_metrics(predicted, truth)
-    result["ci95"] = {
-        name: bootstrap_ci(
-            predicted,
-            truth,
-            lambda m, name=name: m[name],
-            n_resamples=cfg.eval.bootstrap,
-            seed=seed,
-        )
-        for name in ("accuracy", "balanced_accuracy")
-    }
+    result["ci95"] = bootstrap_ci(
+        predicted,
+        truth,
+        ("accuracy", "balanced_accuracy"),
+        n_resamples=cfg.eval.bootstrap,
+        seed=seed,
+    )
     return result
 
 
@@ -161,7 +166,7 @@ def evaluate(
     splits: dict[str, dict] = {}
     baselines: dict[str, dict] = {name: {} for name in BASELINES}
     with tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar:
-        for number, eval_set in enumerate(sets):
+        for eval_set in sets:
             if not eval_set.records:
                 raise ConfigError(f"eval set {eval_set.key} is empty")
             predicted, margins = predict(backbone, eval_set.records, cfg, progress=bar.update)
@@ -179,11 +184,12 @@ def evaluate(
                 for r, p, m in zip(eval_set.records, predicted, margins, strict=True)
             ]
             write_jsonl(out_dir / "predictions" / f"{eval_set.task}__{eval_set.split}.jsonl", rows)
-            entry = split_metrics(predicted, truth, cfg, seed=cfg.seed * 1000 + number)
+            seed = bootstrap_seed(cfg.seed, eval_set.key)  # not the set's position in `sets`
+            entry = split_metrics(predicted, truth, cfg, seed=seed)
             if eval_set.external:
                 valid = [i for i, r in enumerate(eval_set.records) if r.get("valid")]
                 entry["valid_rows"] = split_metrics(
-                    [predicted[i] for i in valid], [truth[i] for i in valid], cfg, seed=number
+                    [predicted[i] for i in valid], [truth[i] for i in valid], cfg, seed=seed
                 )
                 entry["invalid"] = eval_set.invalid_counts
             if eval_set.split == "adversarial":
