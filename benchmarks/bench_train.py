@@ -10,7 +10,11 @@ Rows (all on the same model architecture, device, batch size and pre-built batch
                       schedules, loss read back every `train.log_steps`, tqdm, and the one
                       validation pass `run()` makes at its last step.
 - `trainer, scheduled` the same with `loss=scheduled` (λ > 0).
-Targets: trainer / bare(CE+L_sem) >= 0.8 in steps/s; scheduled / none >= 0.95; on one H100,
+- `trainer, none, premises` `loss=none` on data with companion questions, whole premises a batch
+                      (`train.sampler=groups`): the batches `loss=constraints` trains on.
+- `trainer, constraints` `loss=constraints` (the exact constraint semantic loss) on those batches.
+Targets: trainer / bare(CE+L_sem) >= 0.8 in steps/s; scheduled / none >= 0.95; constraints /
+(none, premises) >= 0.9 (the term's own cost, same batches); on one H100,
 >= 150 trainer steps/s at batch 128 for tiny_gemma3. Every timed span starts and ends with a
 device sync, so GPU numbers count the work, not the launches.
 
@@ -37,12 +41,22 @@ from causal_semloss.training import Trainer, prepare
 WARMUP = 20  # steps before timing: allocator, cuBLAS and (with --compile) compilation
 
 
-def _cfg(root: str, loss: str, args):
+# (row name, loss, extra overrides)
+TRAINER_ROWS = [
+    ("trainer, none", "none", []),
+    ("trainer, scheduled", "scheduled", []),
+    ("trainer, none, premises", "none", ["data.companions.enabled=true", "train.sampler=groups"]),
+    ("trainer, constraints", "constraints", ["data.companions.enabled=true"]),
+]
+
+
+def _cfg(root: str, loss: str, args, extra: list[str]):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return checked(
             compose(
                 "config",
                 overrides=[
+                    *extra,
                     f"loss={loss}",
                     "loss.scope=answer",
                     "logger=none",
@@ -104,12 +118,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rates = {}
     with tempfile.TemporaryDirectory() as root:
-        for loss in ("none", "scheduled"):
-            cfg = _cfg(root, loss, args)
+        for row, loss, extra in TRAINER_ROWS:
+            cfg = _cfg(root, loss, args, extra)
             backbone, train_set, val_set, _ = prepare(cfg)
-            trainer = Trainer(cfg, root, backbone, train_set, val_set)
-            rates[f"trainer, {loss}"] = _run_rate(trainer, args.steps)
-            if loss == "none":
+            trainer = Trainer(cfg, f"{root}/{row}", backbone, train_set, val_set)
+            rates[row] = _run_rate(trainer, args.steps)
+            if row == "trainer, none":
                 none_cfg, none_trainer = cfg, trainer
         # Bare loops: the loss=none trainer's model, optimiser settings and batches, no trainer.
         trainer, cfg = none_trainer, none_cfg
@@ -117,8 +131,8 @@ def main() -> None:
         opt = torch.optim.AdamW(
             model.parameters(), lr=1e-4, betas=tuple(cfg.train.betas), fused=device.type == "cuda"
         )
-        plans = [mb for s in range(40) for mb in trainer.micro_batches(s)]
-        batches = [trainer.batches.batch(*plan) for plan in plans]
+        plans = [mb for s in range(40) for mb in trainer.planner.micro_batches(s)]
+        batches = [trainer.batches.batch(i, w, a) | extras for i, w, a, extras in plans]
         counter = iter(range(10**9))
 
         def bare_step(semantic: bool) -> None:
@@ -159,10 +173,10 @@ def main() -> None:
         f"compile={args.compile}, steps={args.steps}, model={cfg.model.name} "
         f"({sum(p.numel() for p in model.parameters()):,} params), loss=none terms={list(lc.terms)}"
     )
-    for row in ("bare, CE", "bare, CE+L_sem", "trainer, none", "trainer, scheduled"):
+    for row in ("bare, CE", "bare, CE+L_sem", *(name for name, _, _ in TRAINER_ROWS)):
         rate = rates[row]
         print(
-            f"{row:20s} {rate:8.1f} steps/s {1000 / rate:7.2f} ms/step "
+            f"{row:24s} {rate:8.1f} steps/s {1000 / rate:7.2f} ms/step "
             f"{rate * args.batch_size:8.0f} samples/s"
         )
     ratio = rates["trainer, none"] / rates["bare, CE+L_sem"]
@@ -172,6 +186,10 @@ def main() -> None:
     )
     scheduled = rates["trainer, scheduled"] / rates["trainer, none"]
     print(f"scheduled / none            = {scheduled:.3f} in steps/s (target >= 0.95)")
+    term = rates["trainer, constraints"] / rates["trainer, none, premises"]
+    print(f"constraints / none,premises = {term:.3f} in steps/s (target >= 0.9)")
+    rows = rates["trainer, none, premises"] / rates["trainer, none"]
+    print(f"none,premises / none        = {rows:.3f} in steps/s (companion rows' cost)")
 
 
 if __name__ == "__main__":

@@ -60,8 +60,11 @@ def test_report_tables_and_plots(smoke_sweep):
         "## 2. Per split",
         "## 3. Prediction distribution",
         "## 4. Training curves",
+        "## Claims",
     ):
         assert heading in report
+    claims = pd.read_csv(smoke_sweep / "claims.csv")
+    assert set(claims["verdict"]) <= {"confirmed", "refuted", "inconclusive"}
     headline = pd.read_csv(smoke_sweep / "headline.csv")
     assert list(headline["variant"]) == VARIANTS
     assert (

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
+from causal_semloss.report_claims import claims_markdown, claims_table, runs_frame
 from causal_semloss.report_plots import training_curves_plot, yes_rate_plot
 from causal_semloss.report_tables import (
     baseline_table,
@@ -22,6 +24,7 @@ from causal_semloss.report_tables import (
     headline_table,
     per_split_table,
 )
+from causal_semloss.schema import ClaimsConfig
 from causal_semloss.sweep_results import Job, load_sweep
 
 
@@ -58,12 +61,18 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     jobs: list[Job] = [job for d in sweep_dirs for job in load_sweep(d)]
     headline, per_split = headline_table(jobs), per_split_table(jobs)
     baselines, failed = baseline_table(jobs), failed_table(jobs)
-    for name, df in {
+    runs, claims_cfg = runs_frame(jobs), _claims_config(jobs)
+    tables = {
         "headline": headline,
         "per_split": per_split,
         "baselines": baselines,
         "failed_jobs": failed,
-    }.items():
+        "runs": runs,
+    }
+    claims_section = claims_markdown(runs, claims_cfg)
+    if claims_section:
+        tables["claims"] = claims_table(runs, claims_cfg)
+    for name, df in tables.items():
         write_csv(df, out_dir / f"{name}.csv")
     yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
     curves = training_curves_plot(jobs, out_dir / "training_curves.png")
@@ -103,6 +112,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
             },
         ),
         "",
+        *claims_section,
         "## 2. Per split",
         "",
         "CI: bootstrap 95% CI of accuracy (one seed) or the range over seeds. "
@@ -170,6 +180,12 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     return report
 
 
+def _claims_config(jobs: list[Job]) -> OmegaConf:
+    """The verdict rules the sweep ran with (`report.claims` in its config), else the defaults."""
+    found = next((j.config["report"]["claims"] for j in jobs if "report" in j.config), None)
+    return OmegaConf.merge(OmegaConf.structured(ClaimsConfig), found or {})
+
+
 def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) -> None:
     """With the W&B logger on in the sweep, log tables and plots to a summary run in its group."""
     cfg = next(
@@ -178,7 +194,6 @@ def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) ->
     )
     if cfg is None:
         return
-    from omegaconf import OmegaConf
 
     from causal_semloss.run_logger import WandbLogger
 

@@ -193,6 +193,18 @@ class VariantConfig:
 
 
 @dataclass
+class ClaimsConfig:
+    confidence: float = 0.95
+    equivalence_margin: float = 2.0
+    collapse_majority: float = 0.5
+
+
+@dataclass
+class ReportConfig:
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+
+
+@dataclass
 class RootConfig:
     seed: int = 0
     variant: VariantConfig = field(default_factory=VariantConfig)
@@ -204,6 +216,7 @@ class RootConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
