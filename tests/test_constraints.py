@@ -216,3 +216,17 @@ def test_constraints_variant_trains_end_to_end(tmp_path):
     assert len(values) == 6 and all(math.isfinite(v) and v > 0 for v in values)
     b = train(cfg, tmp_path / "b")
     assert a["history"] == b["history"]
+
+
+def test_checker_counts_companions_and_evaluation_never_loads_them(tmp_path):
+    from causal_semloss.data.external import check_external, load_external
+
+    cfg = compose_cfg([*TINY_DATA, "data.companions.enabled=true", f"paths.data_root={tmp_path}"])
+    data_dir, manifest, _ = build_data(cfg)
+    path = data_dir / "train.jsonl"
+    summary = check_external(path, "transitivity")
+    n_companions = manifest["splits"]["train"]["n_companions"]
+    assert summary["valid"] == summary["n"] == 200 + n_companions
+    assert summary["info"]["companion"] == n_companions
+    loaded = load_external(path, "transitivity")
+    assert len(loaded.records) == 200 and not any(r["companion"] for r in loaded.records)

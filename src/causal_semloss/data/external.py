@@ -5,7 +5,9 @@ Invalid rows are classified by reason and, by `on_invalid`, kept with a flag (de
 report can show metrics on all rows and on valid rows), dropped, or turned into an error.
 Nothing is dropped silently: `LoadedSet.invalid_counts` says what happened to which rows, and
 `LoadedSet.info_counts` counts valid rows worth knowing about (a query node that the premise
-never mentions is a valid, isolated node: `isolated_query_node`).
+never mentions is a valid, isolated node: `isolated_query_node`; an unlabeled companion
+question of a generated training split, `"companion": true`, is checked against the oracle,
+counted as `companion` and never evaluated).
 Invalid UTF-8, malformed JSON or a row with neither shape is always an error naming the file
 and line. Files are read line by line (`scan_external` is a generator), so a file of any size
 is checked in flat memory by `check_external`.
@@ -35,7 +37,7 @@ INVALID_REASONS = (
     "cyclic_premise",
     "label_mismatch",
 )
-INFO_COUNTS = ("isolated_query_node",)
+INFO_COUNTS = ("isolated_query_node", "companion")
 DEFAULT_MAX_NODES = DataConfig.max_nodes
 UTF8_BOM = b"\xef\xbb\xbf"
 # The paper's completion ends with the chat turn's end marker: "Yes<end_of_turn>".
@@ -99,7 +101,12 @@ def _text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
 
 
 def classify_row(
-    task: str, premise: str, hypothesis: str, raw_label, max_nodes: int = DEFAULT_MAX_NODES
+    task: str,
+    premise: str,
+    hypothesis: str,
+    raw_label,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    companion: bool = False,
 ) -> tuple[dict, str | None]:
     """Structured form + oracle answer of one row, and the reason it is invalid (or None).
 
@@ -115,9 +122,9 @@ def classify_row(
         "oracle": None,
         "isolated": [],
     }
-    if label is None:
+    if label is None and not (companion and raw_label is None):
         return info, "bad_label"
-    info["label"] = "Yes" if label else "No"
+    info["label"] = None if label is None else ("Yes" if label else "No")
     if edges is None:
         return info, "unparseable_premise"
     nodes = {node for edge in edges for node in edge}
@@ -138,7 +145,7 @@ def classify_row(
         return info, "cyclic_premise"
     answer = oracle_answer(task, graph, x, y, given)
     info["oracle"] = answer
-    return info, None if answer == label else "label_mismatch"
+    return info, None if label is None or answer == label else "label_mismatch"
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -176,7 +183,8 @@ def scan_rows(
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
         premise, hypothesis, raw_label = _text_fields(row, where, task)
-        info, reason = classify_row(task, premise, hypothesis, raw_label, max_nodes)
+        companion = row.get("companion") is True
+        info, reason = classify_row(task, premise, hypothesis, raw_label, max_nodes, companion)
         yield {
             "id": f"{stem}-{line_no:07d}",
             "task": task,
@@ -187,6 +195,7 @@ def scan_rows(
             "line": line_no,
             "valid": reason is None,
             "invalid_reason": reason,
+            "companion": companion,
             **info,
         }
 
@@ -204,8 +213,11 @@ def scan_external(
 def _count(record: dict, invalid: Counter, info: Counter) -> None:
     if record["invalid_reason"] is not None:
         invalid[record["invalid_reason"]] += 1
-    elif record["isolated"]:
-        info["isolated_query_node"] += 1
+    else:
+        if record["isolated"]:
+            info["isolated_query_node"] += 1
+        if record["companion"]:
+            info["companion"] += 1
 
 
 def _counted(path, task: str, max_nodes: int, invalid: Counter, info: Counter) -> Iterator[dict]:
@@ -242,6 +254,8 @@ def load_external(
     for record in _counted(path, task, max_nodes, invalid, info):
         n_rows += 1
         reason = record["invalid_reason"]
+        if record["companion"] and reason is None:
+            continue  # unlabeled, for the constraint loss: counted above, never evaluated
         if reason is not None and on_invalid == "error":
             raise DataError(f"{path}:{record['line']}: invalid row ({reason})")
         if reason is not None and on_invalid == "drop":
