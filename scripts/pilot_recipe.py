@@ -7,18 +7,24 @@ task.splits.test.name_length=[1,1] --n_train 50000; --scope full --lr 1e-3; --pr
 --layers 6 --pretrain 5; --scope full --pretrain 5. Prints (step, seconds, loss, test accuracy, yes-rate).
 """
 
-import sys, time, json, math, random, argparse, os
+import argparse
+import json
+import random
+import sys
+import time
+
 import torch
 from omegaconf import OmegaConf
 from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "tests"))
-from conftest import compose_cfg
-from causal_semloss.data.build import build_data, read_split
-from causal_semloss.tokenizer import build_tokenizer
-from causal_semloss.batches import encode_records, collate
-from causal_semloss.scoring import yes_no_margins
 import torch.nn.functional as F
+from conftest import compose_cfg
+
+from causal_semloss.batches import collate, encode_records
+from causal_semloss.data.build import build_data, read_split
+from causal_semloss.scoring import yes_no_margins
+from causal_semloss.tokenizer import build_tokenizer
 
 p = argparse.ArgumentParser()
 p.add_argument("--name")
@@ -158,7 +164,7 @@ while time.time() - start < a.minutes * 60:
     step += 1
     if step % a.eval_every == 0:
         mg = yes_no_margins(model, T, pad_id=tok.pad_token_id, yes_id=yes, no_id=no, batch_size=128)
-        acc = ((mg > 0) == T.label).float().mean().item()
+        acc = ((mg > 0) == T.oracle).float().mean().item()
         yr = (mg > 0).float().mean().item()
         log.append((step, round(time.time() - start), round(loss.item(), 4), acc, yr))
         print(log[-1], flush=True)

@@ -28,8 +28,7 @@ class EncodedSet:
 
     prompt_ids: list[list[int]]
     answer_ids: list[list[int]]  # the label token + the answer suffix tokens
-    oracle: torch.Tensor  # bool: the oracle's answer (what L_sem pushes towards)
-    label: torch.Tensor  # bool: the record's label (what CE trains on; == oracle when generated)
+    oracle: torch.Tensor  # bool: the oracle's answer, the one truth (CE's target is its text)
     graph_index: torch.Tensor  # int: premise id, so constraint terms can tie related answers
     companion: torch.Tensor | None = None  # bool: unlabeled companion question (no CE, no L_sem)
     groups: PremiseGroups | None = None  # set when a loss term needs premise groups
@@ -51,7 +50,6 @@ def encode_records(records: list[dict], tokenizer, prompt_cfg: DictConfig) -> En
         prompt_ids=prompt_ids,
         answer_ids=answer_ids,
         oracle=torch.tensor([bool(r.get("oracle")) for r in records]),
-        label=torch.tensor([r.get("label") == prompt_cfg.yes_word for r in records]),
         graph_index=torch.tensor(
             [graph_ids.setdefault(r["graph_id"], len(graph_ids)) for r in records]
         ),
@@ -85,7 +83,6 @@ def collate(encoded: EncodedSet, indices: list[int], pad_id: int, with_answer: b
         "labels": labels,
         "answer_col": answer_col,
         "oracle": encoded.oracle[idx],
-        "label": encoded.label[idx],
         "graph_index": encoded.graph_index[idx],
     }
 
@@ -105,7 +102,6 @@ class PaddedSet:
     host_lengths: torch.Tensor  # (n,) the same on the CPU: batch widths without a device sync
     answer_len: torch.Tensor  # (n,) CPU: answer-suffix tokens per row (0 without answers)
     oracle: torch.Tensor
-    label: torch.Tensor
     graph_index: torch.Tensor
     companion: torch.Tensor | None = None
 
@@ -129,7 +125,6 @@ class PaddedSet:
             lengths,
             answer_len,
             encoded.oracle,
-            encoded.label,
             encoded.graph_index,
             encoded.companion,
         )
@@ -152,7 +147,6 @@ class PaddedSet:
             self.host_lengths,
             self.answer_len,
             move(self.oracle),
-            move(self.label),
             move(self.graph_index),
             None if self.companion is None else move(self.companion),
         )
@@ -182,7 +176,6 @@ class PaddedSet:
             "labels": labels,
             "answer_col": answer_col,
             "oracle": self.oracle.index_select(0, indices),
-            "label": self.label.index_select(0, indices),
             "graph_index": self.graph_index.index_select(0, indices),
         }
         if self.companion is not None:  # unlabeled rows: no token is a target

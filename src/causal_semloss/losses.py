@@ -91,7 +91,6 @@ class LossParts:
     total: torch.Tensor
     ce: torch.Tensor
     semantic: dict[str, torch.Tensor]
-    lam: float
 
 
 def logits_start(answer_col: int, scope: str) -> int:
@@ -141,4 +140,4 @@ def compute_loss(
     answer_logprobs = F.log_softmax(logits[:, answer_col - start].float(), dim=-1)
     semantic = {name: SEMANTIC_TERMS[name](answer_logprobs, batch, yes_id, no_id) for name in terms}
     sem_total = sum(semantic.values()) if semantic else ce.new_zeros(())
-    return LossParts(total=ce + lam * sem_total, ce=ce, semantic=semantic, lam=lam)
+    return LossParts(total=ce + lam * sem_total, ce=ce, semantic=semantic)

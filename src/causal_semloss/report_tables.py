@@ -9,7 +9,6 @@ import pandas as pd
 
 from causal_semloss.metrics import collapse_rate
 from causal_semloss.paper_numbers import paper_numbers
-from causal_semloss.schema import OOD_SPLITS
 from causal_semloss.sweep_results import Job
 
 VARIANT_ORDER = [
@@ -159,7 +158,3 @@ def failed_table(jobs: list[Job]) -> pd.DataFrame:
             if not j.ok
         ]
     )
-
-
-def ood_splits() -> tuple[str, ...]:
-    return OOD_SPLITS

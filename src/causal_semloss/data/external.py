@@ -27,16 +27,6 @@ from causal_semloss.schema import DataConfig
 from causal_semloss.text import normalize_text, parse_premise, parse_question, split_question
 
 ON_INVALID = ("keep", "drop", "error")
-INVALID_REASONS = (
-    "bad_label",
-    "unparseable_premise",
-    "too_large",
-    "unparseable_question",
-    "self_query",
-    "query_in_given",
-    "cyclic_premise",
-    "label_mismatch",
-)
 INFO_COUNTS = ("isolated_query_node", "companion")
 DEFAULT_MAX_NODES = DataConfig.max_nodes
 UTF8_BOM = b"\xef\xbb\xbf"
