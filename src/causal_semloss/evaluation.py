@@ -157,7 +157,7 @@ def evaluate(
 ) -> dict:
     """Score every eval set, write predictions/<task>__<split>.jsonl and metrics.json."""
     out_dir = Path(out_dir)
-    torch.set_num_threads(cfg.train.threads)  # CPU threads (the host side on a GPU)
+    torch.set_num_threads(cfg.eval.threads)
     device = resolve_device(cfg.train.device)  # no silent CPU fallback: cuda w/o CUDA raises
     backbone.model.to(device)
     log.info("evaluating on %s (bf16=%s)", device, cfg.train.bf16 and device.type == "cuda")

@@ -87,7 +87,8 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         "",
         "*ID* = balanced in-distribution test split of the variant's task (did it learn at all?). "
         "*OOD* = mean over the five OOD splits of that task. *Collapse rate* = share of seeds whose "
-        "answers on the balanced ID test are ≥ 95% identical (ours). Paper columns: PAPER.md.",
+        f"answers on the balanced ID test are ≥ {_collapse_threshold(jobs)} identical (ours). "
+        "Paper columns: PAPER.md.",
         "",
         _markdown(
             headline,
@@ -178,6 +179,12 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     write_text(report, "\n".join(parts))
     _log_to_wandb(jobs, out_dir, {"headline": headline, "per_split": per_split}, [yes_plot, curves])
     return report
+
+
+def _collapse_threshold(jobs: list[Job]) -> str:
+    """The threshold the sweep's evaluation used (`eval.collapse_threshold`), as a percentage."""
+    found = {j.config["eval"]["collapse_threshold"] for j in jobs if "eval" in j.config}
+    return " / ".join(f"{100 * t:g}%" for t in sorted(found)) or "the configured share"
 
 
 def _claims_config(jobs: list[Job]) -> OmegaConf:

@@ -66,14 +66,13 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
     if not trained:
         return None
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
-    titles = ("cross-entropy", "semantic term (−log p oracle)", "λ", "validation yes-rate")
+    titles = ("cross-entropy", "semantic terms (sem/*)", "λ", "validation yes-rate")
     for job in trained:
         hist = job.train_metrics["history"]
         label = f"{job.result['variant']} s{job.result['seed']}"
         axes[0].plot(hist["step"], hist["ce"], label=label, linewidth=1)
-        sem = hist.get("sem/oracle_answer")
-        if sem:
-            axes[1].plot(hist["step"], sem, linewidth=1)
+        for key in sorted(k for k in hist if k.startswith("sem/")):
+            axes[1].plot(hist["step"], hist[key], linewidth=1)
         axes[2].plot(hist["step"], hist["lambda"], linewidth=1)
         val = job.train_metrics["validation"]
         axes[3].plot(
@@ -83,7 +82,9 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
         ax.set_title(title)
         ax.set_xlabel("step")
     axes[3].set_ylim(-0.02, 1.02)
-    axes[3].axhspan(0.05, 0.95, color="green", alpha=0.06)
+    low, high = trained[0].config.get("train", {}).get("collapse_band", (None, None))
+    if low is not None:  # the band the runs' collapse monitor used
+        axes[3].axhspan(low, high, color="green", alpha=0.06)
     axes[0].legend(fontsize=7)
     return _save(fig, path)
 

@@ -178,6 +178,7 @@ class EvalConfig:
     method: str = "logits"
     generate_tokens: int = 2
     batch_size: int = 128
+    threads: int = 1
     cpu_batch_tokens: int | None = 2048
     min_shared_prefix: int | None = 4
     bootstrap: int = 1000
