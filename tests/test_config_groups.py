@@ -1,0 +1,49 @@
+"""Every option of every config group composes and validates, alone and as the CLIs use it:
+a YAML file no test composes is a YAML file that may not load."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import checked
+
+GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+OPTIONS = [
+    (group, path.stem) for group in GROUPS for path in sorted((CONFIG_DIR / group).glob("*.yaml"))
+]
+
+
+def test_every_group_has_options():
+    assert {
+        "task",
+        "data",
+        "model",
+        "loss",
+        "train",
+        "logger",
+        "eval",
+        "variant",
+        "experiment",
+    } <= set(GROUPS)
+    assert len(OPTIONS) >= 30
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_option_composes_and_validates(group, option):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = checked(compose("config", overrides=[f"{group}={option}"]))
+    if group == "variant":
+        assert cfg.variant.name == option
+    elif group in ("task", "loss", "model"):
+        assert cfg[group].name == option
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local", "slurm"])
+def test_hydra_launchers_compose(launcher):
+    if launcher == "slurm" and not (CONFIG_DIR / "hydra" / "launcher" / "slurm.yaml").exists():
+        pytest.skip("no slurm launcher config in this checkout")
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_
