@@ -183,3 +183,16 @@ def test_manifest_is_json_with_hashes(built):
     manifest = json.loads((data_dir / "manifest.json").read_text())
     assert set(manifest["splits"]) == set(ALL_SPLITS)
     assert all(len(info["sha256"]) == 64 for info in manifest["splits"].values())
+
+
+def test_a_split_edited_after_generation_is_an_error(tmp_path):
+    from causal_semloss.errors import DataError
+    from tests.conftest import TINY_DATA, compose_cfg
+
+    cfg = compose_cfg([*TINY_DATA, f"paths.data_root={tmp_path}"])
+    data_dir, _, _ = build_data(cfg)
+    assert build_data(cfg)[2]  # reused while untouched
+    with open(data_dir / "test.jsonl", "a") as fh:
+        fh.write("\n")
+    with pytest.raises(DataError, match="test.jsonl: sha256 differs"):
+        build_data(cfg)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
+from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.report_claims import claims_markdown, claims_table, runs_frame
 from causal_semloss.report_plots import training_curves_plot, yes_rate_plot
 from causal_semloss.report_tables import (
@@ -187,10 +189,14 @@ def _collapse_threshold(jobs: list[Job]) -> str:
     return " / ".join(f"{100 * t:g}%" for t in sorted(found)) or "the configured share"
 
 
-def _claims_config(jobs: list[Job]) -> OmegaConf:
-    """The verdict rules the sweep ran with (`report.claims` in its config), else the defaults."""
+def _claims_config(jobs: list[Job]) -> DictConfig:
+    """The verdict rules the sweep ran with (`report.claims` in its config); a sweep older than
+    them gets today's, composed from conf/ like any run's."""
     found = next((j.config["report"]["claims"] for j in jobs if "report" in j.config), None)
-    return OmegaConf.merge(OmegaConf.structured(ClaimsConfig), found or {})
+    if found is None:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            found = compose("config").report.claims
+    return OmegaConf.merge(OmegaConf.structured(ClaimsConfig), found)
 
 
 def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) -> None:

@@ -1,7 +1,8 @@
 """Experiment logging: W&B (offline by default — no network, no key) or nothing.
 
 One W&B run per job: the resolved config, per-step loss terms and λ, validation metrics;
-group = the sweep name, job_type = the variant, tags from config.
+group = the sweep name, job_type = the variant, tags from config. `logger=none` runs W&B in its
+disabled mode rather than a stand-in class of ours.
 """
 
 from __future__ import annotations
@@ -13,23 +14,19 @@ from typing import Any
 from omegaconf import DictConfig
 
 
-class NullLogger:
-    def log(self, metrics: dict[str, Any], step: int) -> None:
-        pass
-
-    def summary(self, metrics: dict[str, Any]) -> None:
-        pass
-
-    def log_artifacts(self, tables: dict[str, Any], images: dict[str, str]) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
-
-
-class WandbLogger(NullLogger):
-    def __init__(self, cfg: DictConfig, out_dir: Path, name: str, job_type: str, config: dict):
+class WandbLogger:
+    def __init__(
+        self,
+        cfg: DictConfig,
+        out_dir: Path,
+        name: str,
+        job_type: str,
+        config: dict,
+        mode: str | None = None,
+    ):
         import wandb
+
+        mode = mode or cfg.logger.mode
 
         os.environ.setdefault("WANDB_SILENT", "true")
         self._wandb = wandb
@@ -40,7 +37,7 @@ class WandbLogger(NullLogger):
             job_type=job_type,
             name=name,
             tags=list(cfg.logger.tags),
-            mode=cfg.logger.mode,
+            mode=mode,
             dir=str(out_dir),
             config=config,
             reinit="create_new",
@@ -70,6 +67,6 @@ def default_group(out_dir: Path) -> str:
 
 
 def make_logger(cfg: DictConfig, out_dir: Path, name: str, job_type: str, config: dict):
-    if cfg.logger.name == "none" or cfg.logger.mode == "disabled":
-        return NullLogger()
-    return WandbLogger(cfg, out_dir, name, job_type, config)
+    """`logger=none` is W&B's own disabled mode: every call is a no-op, nothing is written."""
+    mode = "disabled" if cfg.logger.name == "none" else cfg.logger.mode
+    return WandbLogger(cfg, out_dir, name, job_type, config, mode=mode)

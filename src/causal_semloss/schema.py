@@ -1,7 +1,9 @@
-"""Structured-config schemas: types and names checked at start-up, ranges checked by `validate`.
-
-Hydra composes YAML from conf/; `checked(cfg)` merges it onto these dataclasses, so a misspelt
-key or a wrong type fails before any work, with one line naming the field.
+"""Structured-config schemas: types and names, registered with Hydra's ConfigStore as
+`config_schema` (the first entry of conf/config.yaml's defaults), so Hydra checks every key and
+type while it composes. The YAML in conf/ holds every value: a field here is `MISSING` unless
+"not set" is its meaning (None), and a test composes every option of every group with no value
+left missing. `checked(cfg)` re-checks configs built outside Hydra and adds the range checks of
+`validate`, each failure one line naming the field.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from causal_semloss.errors import ConfigError
@@ -37,11 +40,11 @@ class SplitShapeConfig:
 
 @dataclass
 class TaskConfig:
-    name: str = "transitivity"
-    hypothesis: str = ""
-    splits: dict[str, SplitShapeConfig] = field(default_factory=dict)
+    name: str = MISSING
+    hypothesis: str = MISSING
+    splits: dict[str, SplitShapeConfig] = MISSING
     # null: not measured on the authors' data; data=paper then keeps the natural balance.
-    paper_yes_rate: dict[str, float | None] = field(default_factory=dict)
+    paper_yes_rate: dict[str, float | None] = MISSING
 
 
 # Atoms per premise group the constraint loss enumerates exactly: 2**atoms assignments.
@@ -50,154 +53,152 @@ MAX_CONSTRAINT_ATOMS = 10
 
 @dataclass
 class CompanionsConfig:
-    enabled: bool = False
-    max_atoms: int = 8
+    enabled: bool = MISSING
+    max_atoms: int = MISSING
 
 
 @dataclass
 class DataConfig:
-    name: str = "default"
-    n_train: int = 20000
-    n_test: int = 1000
-    n_eval: int = 1000
-    n_adversarial: int = 1000
-    queries_per_graph: int = 2
+    name: str = MISSING
+    n_train: int = MISSING
+    n_test: int = MISSING
+    n_eval: int = MISSING
+    n_adversarial: int = MISSING
+    queries_per_graph: int = MISSING
     companions: CompanionsConfig = field(default_factory=CompanionsConfig)
-    balance: bool = False
-    yes_rate: dict[str, Any] = field(default_factory=dict)
-    natural_rate_sample: int = 2000
+    balance: bool = MISSING
+    yes_rate: dict[str, Any] = MISSING
+    natural_rate_sample: int = MISSING
     # External sets: a premise with more distinct nodes is invalid (`too_large`), not walked.
-    max_nodes: int = 200
+    max_nodes: int = MISSING
 
 
 @dataclass
 class PathsConfig:
-    data_root: str = "data"
-    cache_root: str = ".cache"
+    data_root: str = MISSING
+    cache_root: str = MISSING
 
 
 @dataclass
 class PromptConfig:
-    template: str = ""
-    answer: str = "{label}"
-    yes_word: str = "Yes"
-    no_word: str = "No"
+    template: str = MISSING
+    answer: str = MISSING
+    yes_word: str = MISSING
+    no_word: str = MISSING
 
 
 @dataclass
 class LoraConfig:
-    r: int = 32
-    alpha: int = 32
-    dropout: float = 0.1
-    target_modules: list[str] = field(default_factory=list)
+    r: int = MISSING
+    alpha: int = MISSING
+    dropout: float = MISSING
+    target_modules: list[str] = MISSING
 
 
 @dataclass
 class PretrainConfig:
-    steps: int = 0
-    lr: float = 1e-3
-    batch_size: int = 32
-    warmup_steps: int = 100
-    seed: int = 0
-    corpus_per_task: int = 50000
-    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    steps: int = MISSING
+    lr: float = MISSING
+    batch_size: int = MISSING
+    warmup_steps: int = MISSING
+    seed: int = MISSING
+    corpus_per_task: int = MISSING
+    tasks: list[str] = MISSING
 
 
 @dataclass
 class ModelConfig:
-    name: str = "tiny_gemma3"
-    source: str = "config"
+    name: str = MISSING
+    source: str = MISSING
     name_or_path: str | None = None
     gguf_file: str | None = None
-    allow_download: bool = False
-    dtype: str = "float32"
-    attn_implementation: str = "sdpa"
-    architecture: dict[str, Any] = field(default_factory=dict)
-    tokenizer_words: list[str] = field(default_factory=list)
+    allow_download: bool = MISSING
+    dtype: str = MISSING
+    attn_implementation: str = MISSING
+    architecture: dict[str, Any] = MISSING
+    tokenizer_words: list[str] = MISSING
     lora: LoraConfig | None = None
     prompt: PromptConfig = field(default_factory=PromptConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    backbone_dir: str | None = None  # model.source=backbone: a dir the pretrain stage wrote
-    build: dict[str, Any] | None = (
-        None  # the pretrain stage's recipe (src/causal_semloss/pretrain.py)
-    )
+    backbone_dir: str | None = None
+    build: dict[str, Any] | None = None  # the pretrain stage's recipe (pretrain.py)
 
 
 @dataclass
 class LossConfig:
-    name: str = "none"
-    scope: str = "full"
-    paper_ce_bug: bool = False
-    schedule: str = "constant(0.0)"
-    terms: list[str] = field(default_factory=list)
+    name: str = MISSING
+    scope: str = MISSING
+    paper_ce_bug: bool = MISSING
+    schedule: str = MISSING
+    terms: list[str] = MISSING
 
 
 @dataclass
 class TrainConfig:
-    name: str = "default"
-    epochs: int = 1
-    max_steps: int | None = None
-    batch_size: int = 32
-    grad_accum: int = 1
-    sampler: str = "auto"
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
-    warmup_steps: int = 0
-    lr_schedule: str = "constant"
-    grad_clip: float = 1.0
-    threads: int = 1
-    val_size: int = 256
-    eval_steps: int = 250
-    collapse_band: list[float] = field(default_factory=lambda: [0.05, 0.95])
-    log_steps: int = 25
-    checkpoint_steps: int = 500
-    eval_batch_size: int = 128
-    device: str = "auto"
-    bf16: bool = False
-    compile: bool = False
+    name: str = MISSING
+    epochs: int = MISSING
+    max_steps: int | None = MISSING
+    batch_size: int = MISSING
+    grad_accum: int = MISSING
+    sampler: str = MISSING
+    lr: float = MISSING
+    weight_decay: float = MISSING
+    betas: list[float] = MISSING
+    warmup_steps: int = MISSING
+    lr_schedule: str = MISSING
+    grad_clip: float = MISSING
+    threads: int = MISSING
+    val_size: int = MISSING
+    eval_steps: int = MISSING
+    collapse_band: list[float] = MISSING
+    log_steps: int = MISSING
+    checkpoint_steps: int = MISSING
+    eval_batch_size: int = MISSING
+    device: str = MISSING
+    bf16: bool = MISSING
+    compile: bool = MISSING
 
 
 @dataclass
 class LoggerConfig:
-    name: str = "none"
-    mode: str = "disabled"
-    project: str = "causal-semloss"
+    name: str = MISSING
+    mode: str = MISSING
+    project: str = MISSING
     entity: str | None = None
     group: str | None = None
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = MISSING
 
 
 @dataclass
 class EvalConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TASKS))
-    splits: list[str] = field(default_factory=lambda: list(ALL_SPLITS[1:]))
-    external: list[str] = field(default_factory=list)
-    external_task: str | None = None
-    on_invalid: str = "keep"
-    method: str = "logits"
-    generate_tokens: int = 2
-    batch_size: int = 128
-    threads: int = 1
-    cpu_batch_tokens: int | None = 2048
-    min_shared_prefix: int | None = 4
-    bootstrap: int = 1000
-    collapse_threshold: float = 0.95
-    max_examples: int | None = None
-    model_dir: str | None = None
+    tasks: list[str] = MISSING
+    splits: list[str] = MISSING
+    external: list[str] = MISSING
+    external_task: str | None = MISSING
+    on_invalid: str = MISSING
+    method: str = MISSING
+    generate_tokens: int = MISSING
+    batch_size: int = MISSING
+    threads: int = MISSING
+    cpu_batch_tokens: int | None = MISSING
+    min_shared_prefix: int | None = MISSING
+    bootstrap: int = MISSING
+    collapse_threshold: float = MISSING
+    max_examples: int | None = MISSING
+    model_dir: str | None = MISSING
 
 
 @dataclass
 class VariantConfig:
-    name: str = "custom"
-    train: bool = True
+    name: str = MISSING
+    train: bool = MISSING
 
 
 @dataclass
 class ClaimsConfig:
-    confidence: float = 0.95
-    equivalence_margin: float = 2.0
-    collapse_majority: float = 0.5
+    confidence: float = MISSING
+    equivalence_margin: float = MISSING
+    collapse_majority: float = MISSING
 
 
 @dataclass
@@ -207,7 +208,7 @@ class ReportConfig:
 
 @dataclass
 class RootConfig:
-    seed: int = 0
+    seed: int = MISSING
     variant: VariantConfig = field(default_factory=VariantConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
@@ -218,6 +219,9 @@ class RootConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+
+ConfigStore.instance().store(name="config_schema", node=RootConfig)
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:

@@ -11,16 +11,18 @@ import hashlib
 import json
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import write_json, write_jsonl
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
-from causal_semloss.errors import ConfigError
+from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.graphs import plain_shape
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS, checked
@@ -80,21 +82,28 @@ def target_yes_rate(cfg: DictConfig, split: str) -> float | None:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def load_manifest(data_dir: Path) -> dict | None:
+    """The manifest of a complete data dir, None if the dir is absent or incomplete. A split
+    file whose bytes differ from the manifest's sha256 (edited by hand, truncated) is an error:
+    the run would otherwise train or evaluate on data its manifest does not describe."""
     path = Path(data_dir) / MANIFEST
     if not path.exists():
         return None
     manifest = json.loads(path.read_text())
-    if all((Path(data_dir) / s["file"]).exists() for s in manifest["splits"].values()):
-        return manifest
-    return None
+    files = [(Path(data_dir) / s["file"], s.get("sha256")) for s in manifest["splits"].values()]
+    if not all(file.exists() for file, _ in files):
+        return None
+    for file, digest in files:
+        if digest is not None and sha256_file(file) != digest:
+            raise DataError(
+                f"{file}: sha256 differs from {path}; the file changed after it was generated "
+                "(delete the directory to regenerate it)"
+            )
+    return manifest
 
 
 def build_data(
@@ -106,15 +115,22 @@ def build_data(
     if manifest is not None:
         return target, manifest, True
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        manifest = _write_splits(cfg, staging, progress)
-        if target.exists():  # a stale dir without a valid manifest
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # One job generates; concurrent jobs wait for the lock, then find its manifest and reuse it.
+    with FileLock(target.with_name(f"{target.name}.lock")):
+        manifest = load_manifest(target)
+        if manifest is not None:
+            return target, manifest, True
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            manifest = _write_splits(cfg, staging, progress)
+            if target.exists():  # a stale dir without a valid manifest: moved aside, then deleted
+                aside = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
+                target.rename(aside)
+                shutil.rmtree(aside, ignore_errors=True)
+            staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return target, manifest, False
 
 

@@ -21,14 +21,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from causal_semloss.errors import DataError
 from causal_semloss.oracles import build_graph, is_acyclic, oracle_answer
-from causal_semloss.schema import DataConfig
+from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.text import normalize_text, parse_premise, parse_question, split_question
 
 ON_INVALID = ("keep", "drop", "error")
 INFO_COUNTS = ("isolated_query_node", "companion")
-DEFAULT_MAX_NODES = DataConfig.max_nodes
+# The default data setting's data.max_nodes: for callers outside a composed config (the check
+# CLI, library use); runs pass cfg.data.max_nodes.
+DEFAULT_MAX_NODES = int(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml").max_nodes)
 UTF8_BOM = b"\xef\xbb\xbf"
 # The paper's completion ends with the chat turn's end marker: "Yes<end_of_turn>".
 END_OF_TURN = "<end_of_turn>"
