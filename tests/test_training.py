@@ -294,3 +294,20 @@ def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
     cfg = _cfg(tmp_path, "train.device=cuda")
     with pytest.raises(ConfigError, match="no CUDA"):
         evaluate(cfg, _loaded(_cfg(tmp_path)), tmp_path / "eval")
+
+
+def test_validation_holds_out_whole_premises_and_keeps_their_siblings():
+    from causal_semloss.training import split_validation
+
+    records = [
+        {"graph_id": f"g{g}", "oracle": (g + q) % 2 == 0, "label": None, "id": f"{g}-{q}"}
+        for g in range(40)
+        for q in range(2)
+    ] + [{"graph_id": "g0", "oracle": True, "companion": True, "id": "c"}]
+    train, val = split_validation(records, 10, seed=0)
+    held = {r["graph_id"] for r in val}
+    assert len(held) == 10 and len(val) == 20  # 10 drawn + their siblings
+    assert sum(r["oracle"] for r in val) == 10  # half Yes
+    assert not any(r.get("companion") for r in val)
+    assert not held & {r["graph_id"] for r in train}
+    assert len(train) + len(val) + (1 if "g0" in held else 0) == len(records)

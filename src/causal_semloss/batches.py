@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import torch
 from omegaconf import DictConfig
 
+from causal_semloss.data.records import truth
+
 if TYPE_CHECKING:
     from causal_semloss.premise_groups import PremiseGroups
 
@@ -49,7 +51,7 @@ def encode_records(records: list[dict], tokenizer, prompt_cfg: DictConfig) -> En
     return EncodedSet(
         prompt_ids=prompt_ids,
         answer_ids=answer_ids,
-        oracle=torch.tensor([bool(r.get("oracle")) for r in records]),
+        oracle=torch.tensor([truth(r) for r in records]),
         graph_index=torch.tensor(
             [graph_ids.setdefault(r["graph_id"], len(graph_ids)) for r in records]
         ),

@@ -19,6 +19,7 @@ from causal_semloss.baselines import BASELINES
 from causal_semloss.batches import encode_records
 from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
+from causal_semloss.data.records import take_by_class, truth
 from causal_semloss.errors import ConfigError
 from causal_semloss.loop import autocast, resolve_device
 from causal_semloss.metrics import (
@@ -72,14 +73,9 @@ def stratified_head(records: list[dict], cap: int) -> list[dict]:
     balanced), in file order."""
     if len(records) <= cap:
         return records
-    yes_share = sum(bool(r["oracle"]) for r in records) / len(records)
+    yes_share = sum(truth(r) for r in records) / len(records)
     quota = {True: round(cap * yes_share), False: cap - round(cap * yes_share)}
-    chosen = []
-    for record in records:
-        if quota[bool(record["oracle"])] > 0:
-            quota[bool(record["oracle"])] -= 1
-            chosen.append(record)
-    return chosen
+    return list(take_by_class(records, quota))
 
 
 def predict(
@@ -145,13 +141,6 @@ def split_metrics(predicted: list[bool], truth: list[bool], cfg: DictConfig, see
     return result
 
 
-def _truth(record: dict) -> bool:
-    """The oracle's answer where the row is valid; the file's label otherwise."""
-    if record.get("oracle") is not None:
-        return bool(record["oracle"])
-    return record.get("label") == "Yes"
-
-
 def evaluate(
     cfg: DictConfig, backbone: Backbone, out_dir: str | Path, trained_task: str | None = None
 ) -> dict:
@@ -170,7 +159,7 @@ def evaluate(
             if not eval_set.records:
                 raise ConfigError(f"eval set {eval_set.key} is empty")
             predicted, margins = predict(backbone, eval_set.records, cfg, progress=bar.update)
-            truth = [_truth(r) for r in eval_set.records]
+            truth = [truth(r) for r in eval_set.records]
             rows = [
                 {
                     "id": r["id"],

@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import atomic_path, write_json
 from causal_semloss.batches import EncodedSet, PaddedSet, encode_records
 from causal_semloss.data.build import build_data, read_split
+from causal_semloss.data.records import take_by_class, truth
 from causal_semloss.errors import ConfigError
 from causal_semloss.loop import (
     LoopPlan,
@@ -62,23 +63,29 @@ class TrainState:
 
 
 def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """Hold out whole premises, half Yes and half No questions, as the validation set."""
+    """Hold out whole premises as the validation set: `size` questions drawn half Yes, half No
+    from distinct premises, plus the other labeled questions of those premises (kept, not thrown
+    away: no premise is in both sets). Companion questions are never validated on."""
     rng = random.Random(f"validation:{seed}")
     order = list(range(len(records)))
     rng.shuffle(order)
-    want = {True: size // 2, False: size - size // 2}
-    held: set[int] = set()
     held_graphs: set[str] = set()
-    for i in order:
-        rec = records[i]
-        if rec.get("companion"):
-            continue
-        if want[rec["oracle"]] > 0 and rec["graph_id"] not in held_graphs:
-            want[rec["oracle"]] -= 1
-            held.add(i)
-            held_graphs.add(rec["graph_id"])
-    train = [r for i, r in enumerate(records) if i not in held and r["graph_id"] not in held_graphs]
-    return train, [records[i] for i in sorted(held)]
+    held: set[int] = set()
+
+    def new_premise(i: int) -> bool:
+        return not records[i].get("companion") and records[i]["graph_id"] not in held_graphs
+
+    for i in take_by_class(
+        order,
+        {True: size // 2, False: size - size // 2},
+        truth_of=lambda i: truth(records[i]),
+        accept=new_premise,
+    ):
+        held.add(i)
+        held_graphs.add(records[i]["graph_id"])
+    train = [r for r in records if r["graph_id"] not in held_graphs]
+    validation = [r for r in records if r["graph_id"] in held_graphs and not r.get("companion")]
+    return train, validation
 
 
 # Settings that do not change what a run computes: a checkpoint may resume under other values.
