@@ -7,11 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from causal_semloss.report_claims import (
     Interval,
-    claims_markdown,
     claims_table,
     collapse_rate,
     effect_verdict,
@@ -19,10 +17,11 @@ from causal_semloss.report_claims import (
     paired_difference,
     runs_frame,
 )
-from causal_semloss.schema import ClaimsConfig
+from causal_semloss.report_claims_text import claims_markdown
 from causal_semloss.sweep_results import Job
+from tests.conftest import compose_cfg
 
-RULES = OmegaConf.structured(ClaimsConfig)
+RULES = compose_cfg().report.claims  # conf/report/default.yaml
 
 
 def _job(variant: str, task: str, seed: int, id_acc: float, collapsed: bool = False) -> Job:

@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.report_claims import claims_markdown, claims_table, runs_frame
+from causal_semloss.report_claims import claims_table, runs_frame
+from causal_semloss.report_claims_text import claims_markdown
 from causal_semloss.report_plots import training_curves_plot, yes_rate_plot
 from causal_semloss.report_tables import (
     baseline_table,

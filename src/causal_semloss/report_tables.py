@@ -19,6 +19,17 @@ VARIANT_ORDER = [
     "dseparation_semantic",
     "transitivity_static",
     "dseparation_static",
+    *(
+        f"{task}_{role}"
+        for role in (
+            "answer_ce",
+            "semantic_cebug",
+            "constraints",
+            "baseline_balanced",
+            "semantic_balanced",
+        )
+        for task in ("transitivity", "dseparation")
+    ),
 ]
 
 
