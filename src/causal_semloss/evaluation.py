@@ -159,7 +159,7 @@ def evaluate(
             if not eval_set.records:
                 raise ConfigError(f"eval set {eval_set.key} is empty")
             predicted, margins = predict(backbone, eval_set.records, cfg, progress=bar.update)
-            truth = [truth(r) for r in eval_set.records]
+            answers = [truth(r) for r in eval_set.records]
             rows = [
                 {
                     "id": r["id"],
@@ -174,21 +174,21 @@ def evaluate(
             ]
             write_jsonl(out_dir / "predictions" / f"{eval_set.task}__{eval_set.split}.jsonl", rows)
             seed = bootstrap_seed(cfg.seed, eval_set.key)  # not the set's position in `sets`
-            entry = split_metrics(predicted, truth, cfg, seed=seed)
+            entry = split_metrics(predicted, answers, cfg, seed=seed)
             if eval_set.external:
                 valid = [i for i, r in enumerate(eval_set.records) if r.get("valid")]
                 entry["valid_rows"] = split_metrics(
-                    [predicted[i] for i in valid], [truth[i] for i in valid], cfg, seed=seed
+                    [predicted[i] for i in valid], [answers[i] for i in valid], cfg, seed=seed
                 )
                 entry["invalid"] = eval_set.invalid_counts
             if eval_set.split == "adversarial":
-                entry["by_kind"] = _by_kind(eval_set.records, predicted, truth)
+                entry["by_kind"] = _by_kind(eval_set.records, predicted, answers)
             splits[eval_set.key] = entry
             for name, baseline in BASELINES.items():
                 if eval_set.external and any(r.get("edges") is None for r in eval_set.records):
                     continue
                 baselines[name][eval_set.key] = binary_metrics(
-                    [baseline(r) for r in eval_set.records], truth
+                    [baseline(r) for r in eval_set.records], answers
                 )
     metrics = {
         "trained_task": trained_task,
