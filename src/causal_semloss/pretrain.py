@@ -26,6 +26,7 @@ from pathlib import Path
 import hydra
 import torch
 import transformers
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import atomic_path
@@ -131,23 +132,33 @@ def load_or_make_corpus(cfg: DictConfig, tokenizer, yes_id: int, no_id: int):
         "yes_no": [yes_id, no_id],
     }
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-    path = Path(build.corpus_cache) / f"corpus-{key}.pt" if build.corpus_cache else None
-    if path is not None and path.exists():
-        log.info("corpus from %s", path)
-        return torch.load(path, weights_only=True)
+    if not build.corpus_cache:
+        return _make_corpus(cfg, spec, tokenizer, yes_id, no_id)
+    path = Path(build.corpus_cache) / f"corpus-{key}.pt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One build generates the corpus; concurrent builds wait for the lock, then load it.
+        with FileLock(path.with_name(f"{path.name}.lock")):
+            if not path.exists():
+                result = _make_corpus(cfg, spec, tokenizer, yes_id, no_id)
+                with atomic_path(path) as tmp:
+                    torch.save(result, tmp)
+                return result
+    log.info("corpus from %s", path)
+    return torch.load(path, weights_only=True)
+
+
+def _make_corpus(cfg: DictConfig, spec: CorpusSpec, tokenizer, yes_id: int, no_id: int):
+    build = cfg.model.build
     texts = generate_texts(spec, build.graphs + build.val_graphs, build.workers)
     train_texts, val_texts = texts[: build.graphs], texts[build.graphs :]
-    result = (
+    return (
         _as_tensors(lm_corpus(train_texts, tokenizer)),
         _as_tensors(instruction_corpus(train_texts, tokenizer, yes_id, no_id)),
         _as_tensors(instruction_corpus(val_texts, tokenizer, yes_id, no_id)),
         len(train_texts),
         len(val_texts),
     )
-    if path is not None:
-        with atomic_path(path) as tmp:
-            torch.save(result, tmp)
-    return result
 
 
 def build_backbone(cfg: DictConfig) -> Path:

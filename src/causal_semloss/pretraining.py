@@ -16,9 +16,11 @@ import json
 import logging
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import write_json
@@ -81,6 +83,16 @@ def ensure_pretrained(cfg: DictConfig) -> Path:
     target = pretrained_dir(cfg)
     if (target / "config.json").exists():
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One job pre-trains; concurrent jobs wait for the lock, then load the backbone it wrote.
+    with FileLock(target.with_name(f"{target.name}.lock")):
+        if not (target / "config.json").exists():
+            _pretrain(cfg, target)
+    return target
+
+
+def _pretrain(cfg: DictConfig, target: Path) -> None:
+    """Train the backbone of `cfg` and rename it into `target` (the caller holds its lock)."""
     pc = cfg.model.pretrain
     device = resolve_device(cfg.train.device)
     if device.type == "cpu":
@@ -143,7 +155,6 @@ def ensure_pretrained(cfg: DictConfig) -> Path:
     )
     losses = torch.stack(losses).tolist() if losses else []  # one host sync, not one per step
     model.to("cpu")
-    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         model.save_pretrained(str(staging))
@@ -152,12 +163,12 @@ def ensure_pretrained(cfg: DictConfig) -> Path:
             staging / "pretrain_metrics.json",
             {"steps": pc.steps, "lm_loss": losses, **backbone_identity(cfg)},
         )
-        if target.exists():  # another job built it meanwhile: keep theirs, never delete a dir
-            shutil.rmtree(staging)  # a concurrent job may be reading
-        else:
-            staging.rename(target)
+        if target.exists():  # a stale dir without config.json: moved aside, then deleted
+            aside = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
+            target.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     log.info("pre-trained backbone cached in %s", target)
-    return target

@@ -1,23 +1,39 @@
 """`python -m causal_semloss.run variant=transitivity_semantic seed=0`: one paper variant end to
-end (data -> train -> evaluate). Sweep: `python -m causal_semloss.run -m experiment=paper`."""
+end (data -> train -> evaluate). Sweep: `python -m causal_semloss.run -m experiment=paper`, in
+parallel with `hydra/launcher=joblib hydra.launcher.n_jobs=2` (or `hydra/launcher=slurm`).
+
+SIGINT/SIGTERM stops a sweep: the running job checkpoints, no new job starts, and one line on
+stderr gives the command that resumes it. Rerunning into the same dir (`hydra.sweep.dir=...`)
+skips finished jobs, resumes interrupted ones and reruns failed ones.
+"""
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pipeline import run_variant
+from causal_semloss.pipeline import finished_result, run_stoppable, run_variant, stop_scope
 from causal_semloss.schema import checked
+
+_DIR_OVERRIDES = ("hydra.sweep.dir=", "hydra.run.dir=")
 
 
 @exit_on_user_error
 def run_job(cfg: DictConfig, out_dir: str) -> None:
-    result = run_variant(checked(cfg), out_dir)
+    cfg = checked(cfg)
+    done = finished_result(cfg, out_dir)
+    if done is not None:
+        print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")
+        return
+    result = run_variant(cfg, out_dir)
     if result["status"] != "ok":
         print(
             f"{result['variant']} seed {result['seed']}: FAILED — {result['error']}",
@@ -33,9 +49,43 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
     )
 
 
+def resume_override(hc) -> str:
+    """The override that reruns this job's sweep (or single run) into the same dir."""
+    if hc.mode == RunMode.MULTIRUN:
+        return f"hydra.sweep.dir={Path(hc.sweep.dir).resolve()}"
+    return f"hydra.run.dir={hc.runtime.output_dir}"
+
+
+def resume_command(override: str) -> str:
+    """The command line this process was started with, its dir override replaced."""
+    head = sys.orig_argv[: len(sys.orig_argv) - len(sys.argv) + 1]  # [python, -m, module]
+    if "-m" not in head:  # a console script: its path, not the interpreter that runs it
+        head = sys.argv[:1]
+    args = [a for a in sys.argv[1:] if not a.lstrip("+").startswith(_DIR_OVERRIDES)]
+    return shlex.join([*head, *args, override])
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
-    run_job(cfg, HydraConfig.get().runtime.output_dir)
+def run_app(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run_stoppable(lambda: run_job(cfg, hc.runtime.output_dir), resume_override(hc))
+
+
+def main() -> None:
+    with stop_scope() as stopped:
+        try:
+            run_app()
+        except (KeyboardInterrupt, SystemExit):
+            if stopped() is None:
+                raise
+        report = stopped()
+    if report is not None:
+        by = f"stopped by {report.signal_name}" if report.signal_name else "stopped"
+        if report.resume_override is None:
+            print(f"{by} before any job started; rerun the same command", file=sys.stderr)
+        else:
+            print(f"{by}; resume with: {resume_command(report.resume_override)}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
