@@ -10,9 +10,9 @@ import time
 
 from hydra import compose, initialize_config_dir
 
+from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
 
 # Per task: 80k train + 2k test + 5 x 3k OOD + 3k adversarial = 100k; two tasks = 200k.
 SIZES = ["data.n_train=80000", "data.n_test=2000", "data.n_eval=3000", "data.n_adversarial=3000"]

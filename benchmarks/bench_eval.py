@@ -19,12 +19,12 @@ import time
 import torch
 from hydra import compose, initialize_config_dir
 
-from causal_semloss.batches import EncodedSet, collate, encode_records
+from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data, read_split
-from causal_semloss.modeling import load_backbone
+from causal_semloss.model.backbone import load_backbone
+from causal_semloss.model.batches import EncodedSet, collate, encode_records
+from causal_semloss.model.scoring import plan_batches, yes_no_margins
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
-from causal_semloss.scoring import plan_batches, yes_no_margins
 
 TARGET_200K_S = 180
 

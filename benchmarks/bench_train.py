@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
-from causal_semloss.loop import autocast
-from causal_semloss.losses import compute_loss
+from causal_semloss.config_checks import checked
+from causal_semloss.devices import autocast
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
-from causal_semloss.training import Trainer, prepare
+from causal_semloss.train.finetune_data import prepare
+from causal_semloss.train.losses import compute_loss
+from causal_semloss.train.trainer import Trainer
 
 WARMUP = 20  # steps before timing: allocator, cuBLAS and (with --compile) compilation
 

@@ -30,7 +30,7 @@ COMMON="model=tiny_gemma3_it $DEV logger=none model.build.corpus_cache=/tmp/corp
 echo "== bench_train $BENCH" >>"$S"
 timeout 100 $PY benchmarks/bench_train.py $BENCH >>"$S" 2>&1
 echo "== corpus (t=$((SECONDS - START)) s)" >>"$S"
-timeout 200 $PY -m causal_semloss.pretrain $COMMON model.build.corpus_only=true hydra.run.dir=/tmp/h/corpus >>"$S" 2>&1
+timeout 200 $PY -m causal_semloss.train.pretrain $COMMON model.build.corpus_only=true hydra.run.dir=/tmp/h/corpus >>"$S" 2>&1
 echo "== candidates (t=$((SECONDS - START)) s)" >>"$S"
 
 declare -A CAND=(
@@ -46,7 +46,7 @@ BUDGET=$((LEFT - 90))   # instruct stage; the rest: start-up, LM stage, zero-sho
 for c in "${!CAND[@]}"; do
   LMDIR="model.build.lm_out_dir=/tmp/cand/$c/lm"
   [ "$c" = c4_192x6 ] && LMDIR=""   # keeps its archive under the 16 MB a file may bring back
-  timeout "$LEFT" $PY -m causal_semloss.pretrain $COMMON ${CAND[$c]} \
+  timeout "$LEFT" $PY -m causal_semloss.train.pretrain $COMMON ${CAND[$c]} \
     model.build.out_dir=/tmp/cand/$c/it $LMDIR model.build.stages.instruct.time_budget_s=$BUDGET \
     hydra.run.dir=/tmp/h/$c >/tmp/cand_$c.log 2>&1 &
 done

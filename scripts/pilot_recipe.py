@@ -21,10 +21,10 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 import torch.nn.functional as F
 from conftest import compose_cfg
 
-from causal_semloss.batches import collate, encode_records
+from causal_semloss.model.batches import collate, encode_records
 from causal_semloss.data.build import build_data, read_split
-from causal_semloss.scoring import yes_no_margins
-from causal_semloss.tokenizer import build_tokenizer
+from causal_semloss.model.scoring import yes_no_margins
+from causal_semloss.model.tokenizer import build_tokenizer
 
 p = argparse.ArgumentParser()
 p.add_argument("--name")

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from causal_semloss.report_plots import learning_curve_plot
+from causal_semloss.report.plots import learning_curve_plot
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from causal_semloss.config_checks import checked
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
 
 REPO = Path(__file__).resolve().parent.parent
 # Pre-trained tiny backbones go to a per-session temp dir, never into the checkout.

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from causal_semloss.backbone_card import CARD, WEIGHTS, read_card, resolve_backbone_dir
-from causal_semloss.batches import encode_records
-from causal_semloss.corpus import generate_texts, instruction_corpus
 from causal_semloss.errors import ConfigError
-from causal_semloss.modeling import answer_token_id, build_from_config, load_backbone
+from causal_semloss.model.backbone import answer_token_id, build_from_config, load_backbone
+from causal_semloss.model.batches import encode_records
+from causal_semloss.model.card import CARD, WEIGHTS, read_card, resolve_backbone_dir
 from causal_semloss.oracles import build_graph, oracle_answer
-from causal_semloss.pretrain import build_backbone, corpus_spec, zero_shot
 from causal_semloss.text import parse_premise, parse_question
+from causal_semloss.train.corpus import generate_texts, instruction_corpus
+from causal_semloss.train.pretrain import build_backbone, corpus_spec, zero_shot
 from tests.conftest import TINY_MODEL, compose_cfg, run_cli
 
 SHIPPED = ["tiny_gemma3_it", "tiny_gemma3_lm"]
@@ -172,8 +172,8 @@ def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
     """Statements come from graph sets: their order must not depend on PYTHONHASHSEED."""
     script = (
         "from tests.conftest import compose_cfg\n"
-        "from causal_semloss.pretrain import corpus_spec\n"
-        "from causal_semloss.corpus import generate_texts\n"
+        "from causal_semloss.train.pretrain import corpus_spec\n"
+        "from causal_semloss.train.corpus import generate_texts\n"
         "import sys, hashlib\n"
         "cfg = compose_cfg(['model=tiny_gemma3_it'])\n"
         "texts = generate_texts(corpus_spec(cfg), 300, workers=int(sys.argv[1]))\n"
@@ -204,7 +204,7 @@ def test_pretrain_cli_runs_the_lm_stage_of_a_from_config_model(tmp_path):
     from tests.conftest import TINY_DATA
 
     result = run_cli(
-        "causal_semloss.pretrain",
+        "causal_semloss.train.pretrain",
         *TINY_DATA,
         *TINY_MODEL,
         f"paths.data_root={tmp_path / 'data'}",

@@ -7,8 +7,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from causal_semloss.config_checks import checked
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
 
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
 OPTIONS = [

@@ -17,13 +17,13 @@ from causal_semloss.constraints import (
     transitivity_clauses,
 )
 from causal_semloss.data.build import build_data, read_split
-from causal_semloss.losses import constraint_term
-from causal_semloss.premise_groups import (
+from causal_semloss.train.finetune import train
+from causal_semloss.train.losses import constraint_term
+from causal_semloss.train.premise_groups import (
     build_premise_groups,
     group_batches,
     satisfying_mask,
 )
-from causal_semloss.training import train
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
 
 YES, NO = 0, 1  # token ids of the toy two-word vocabulary below

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from causal_semloss.loop import LoopPlan, optimise
+from causal_semloss.train.loop import LoopPlan, optimise
 
 
 def _run(total: int, log_steps: int, eval_steps: int, finish_early=None, start: int = 0):

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from causal_semloss.batches import IGNORE
-from causal_semloss.losses import compute_loss, cross_entropy, oracle_answer_term
+from causal_semloss.model.batches import IGNORE
+from causal_semloss.train.losses import compute_loss, cross_entropy, oracle_answer_term
 
 V, YES, NO = 5, 3, 4
 
@@ -87,7 +87,7 @@ def test_total_is_ce_plus_lambda_times_terms():
 
 def test_premise_consistency_term_penalises_equal_answers_within_a_premise():
     batch = {"oracle": torch.tensor([True, False]), "graph_index": torch.tensor([7, 7])}
-    from causal_semloss.losses import premise_consistency_term
+    from causal_semloss.train.losses import premise_consistency_term
 
     same = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
     right = torch.log(torch.tensor([[0.05, 0.95], [0.95, 0.05]]))

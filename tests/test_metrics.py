@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from causal_semloss import metrics
-from causal_semloss.baselines import direct_link
-from causal_semloss.metrics import (
+from causal_semloss.evaluate import metrics
+from causal_semloss.evaluate.baselines import direct_link
+from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
     bootstrap_seed,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from causal_semloss.report_claims import (
+from causal_semloss.report.claims import (
     Interval,
     claims_table,
     collapse_rate,
@@ -17,8 +17,8 @@ from causal_semloss.report_claims import (
     paired_difference,
     runs_frame,
 )
-from causal_semloss.report_claims_text import claims_markdown
-from causal_semloss.sweep_results import Job
+from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.sweep import Job
 from tests.conftest import compose_cfg
 
 RULES = compose_cfg().report.claims  # conf/report/default.yaml

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from causal_semloss.errors import ConfigError
-from causal_semloss.schedules import lambda_at, parse_schedule
+from causal_semloss.train.schedules import lambda_at, parse_schedule
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from causal_semloss.batches import EncodedSet, collate, encode_records
-from causal_semloss.modeling import build_from_config
-from causal_semloss.scoring import (
+from causal_semloss.model.backbone import build_from_config
+from causal_semloss.model.batches import EncodedSet, collate, encode_records
+from causal_semloss.model.scoring import (
     cache_kwarg,
     plan_batches,
     right_padded,
@@ -146,8 +146,8 @@ def test_predict_both_methods(tiny_cfg, method):
     """`predict` on real prompts: logits margins are deterministic and agree with the
     one-at-a-time path; eval.method=generate still answers every record (without margins)."""
     from causal_semloss.data.build import build_data, read_split
-    from causal_semloss.evaluation import predict
-    from causal_semloss.modeling import load_backbone
+    from causal_semloss.evaluate.evaluation import predict
+    from causal_semloss.model.backbone import load_backbone
 
     random_weights = [o for o in TINY_MODEL if not o.startswith("model.pretrain.")]
     cfg = tiny_cfg(

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from causal_semloss.batches import encode_records
 from causal_semloss.data.build import build_data, read_split
-from causal_semloss.modeling import load_backbone
-from causal_semloss.scoring import yes_no_margins
+from causal_semloss.model.backbone import load_backbone
+from causal_semloss.model.batches import encode_records
+from causal_semloss.model.scoring import yes_no_margins
 from tests.conftest import REPO, TINY_DATA, compose_cfg
 
 GGUF = REPO / ".cache" / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -9,9 +9,11 @@ import torch
 from safetensors.torch import load_file
 
 from causal_semloss.errors import ConfigError
-from causal_semloss.modeling import load_backbone
-from causal_semloss.pretraining import ensure_pretrained, needs_pretraining, pretrained_dir
-from causal_semloss.training import TrainingInterrupted, train
+from causal_semloss.model.backbone import load_backbone
+from causal_semloss.model.cache import needs_pretraining, pretrained_dir
+from causal_semloss.train.finetune import train
+from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.trainer import TrainingInterrupted
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
 
 TINY_TRAIN = [
@@ -83,7 +85,8 @@ def test_resume_refuses_another_config_and_restores_every_rng(tmp_path):
     np.random.seed(99)
     # bookkeeping settings may differ; the RNG streams come back from the checkpoint
     trainer_cfg = _cfg(tmp_path, "train.log_steps=1", "train.threads=1")
-    from causal_semloss.training import Trainer, prepare
+    from causal_semloss.train.finetune_data import prepare
+    from causal_semloss.train.trainer import Trainer
 
     backbone, train_set, val_set, _ = prepare(trainer_cfg)
     trainer = Trainer(trainer_cfg, out, backbone, train_set, val_set)
@@ -232,9 +235,9 @@ def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
 
 def test_batched_scoring_equals_one_at_a_time(tmp_path):
     """Left padding + explicit position ids: a prompt's Yes/No margin does not depend on its batch."""
-    from causal_semloss.batches import encode_records
     from causal_semloss.data.build import build_data, read_split
-    from causal_semloss.scoring import yes_no_margins
+    from causal_semloss.model.batches import encode_records
+    from causal_semloss.model.scoring import yes_no_margins
 
     cfg = _cfg(tmp_path)
     backbone = _loaded(cfg)
@@ -255,8 +258,8 @@ def test_batched_scoring_equals_one_at_a_time(tmp_path):
 
 def test_padded_batches_equal_collate(tmp_path):
     """The once-padded set gives, for the same indices, exactly the tensors `collate` builds."""
-    from causal_semloss.batches import PaddedSet, collate, encode_records
     from causal_semloss.data.build import build_data, read_split
+    from causal_semloss.model.batches import PaddedSet, collate, encode_records
 
     cfg = _cfg(tmp_path)
     backbone = _loaded(cfg)
@@ -287,7 +290,7 @@ def test_train_and_validation_log_at_the_same_step_numbers(tmp_path):
 
 
 def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
-    from causal_semloss.evaluation import evaluate
+    from causal_semloss.evaluate.evaluation import evaluate
 
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA")
@@ -297,7 +300,7 @@ def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
 
 
 def test_validation_holds_out_whole_premises_and_keeps_their_siblings():
-    from causal_semloss.training import split_validation
+    from causal_semloss.train.finetune_data import split_validation
 
     records = [
         {"graph_id": f"g{g}", "oracle": (g + q) % 2 == 0, "label": None, "id": f"{g}-{q}"}

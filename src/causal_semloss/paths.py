@@ -11,3 +11,6 @@ CONFIG_DIR = Path(
     os.environ.get("CAUSAL_SEMLOSS_CONF", PACKAGE_DIR.parent.parent / "conf")
 ).resolve()
 RESOURCES_DIR = PACKAGE_DIR / "resources"
+# A job dir holds this once its job ended (status ok or failed): the pipeline writes it, the
+# report reads it.
+RESULT = "result.json"

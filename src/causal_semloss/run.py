@@ -18,10 +18,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pipeline import finished_result, run_stoppable, run_variant, stop_scope
-from causal_semloss.schema import checked
+from causal_semloss.pipeline import finished_result, run_variant
+from causal_semloss.sweep_stop import run_stoppable, stop_scope
 
 _DIR_OVERRIDES = ("hydra.sweep.dir=", "hydra.run.dir=")
 

@@ -6,10 +6,10 @@ import hydra
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data, split_sizes
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
 
 
 def summary_table(data_dir, manifest: dict) -> str:

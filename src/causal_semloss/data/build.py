@@ -19,13 +19,14 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import write_json, write_jsonl
+from causal_semloss.config_checks import checked
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
 from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.graphs import plain_shape
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS, checked
+from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -17,17 +17,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from causal_semloss.errors import ConfigError
-
 StepValues = dict[str, "torch.Tensor | float"]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available")
-    return torch.device(name)
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
@@ -51,11 +41,6 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return epoch_permutation(n, seed, epoch).tolist()
-
-
-def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast on CUDA when asked; a no-op context elsewhere (the CPU path stays fp32)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ every variant in the paper starts from the same Gemma checkpoint.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -21,65 +19,24 @@ from pathlib import Path
 
 import torch
 from filelock import FileLock
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from causal_semloss.atomic import write_json
-from causal_semloss.batches import collate, encode_records
-from causal_semloss.data.build import build_data, config_for_task, data_identity, read_split
-from causal_semloss.loop import LoopPlan, autocast, epoch_order, lr_factor, optimise, resolve_device
-from causal_semloss.losses import cross_entropy
-from causal_semloss.modeling import build_from_config
-from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
+from causal_semloss.data.build import build_data, read_split
+from causal_semloss.devices import autocast, resolve_device
+from causal_semloss.model.backbone import build_from_config
+from causal_semloss.model.batches import collate, encode_records
+from causal_semloss.model.cache import backbone_identity, corpus_config, pretrained_dir
+from causal_semloss.train.loop import LoopPlan, epoch_order, lr_factor, optimise
+from causal_semloss.train.losses import cross_entropy
 
 log = logging.getLogger(__name__)
-
-
-def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
-    """The corpus is the training split of the *default* data setting (pretrain.corpus_per_task
-    examples, pretrain.seed), whatever data setting the run fine-tunes on — so one backbone
-    serves every experiment, as one Gemma checkpoint serves every row of the paper."""
-    plain = OmegaConf.to_container(config_for_task(cfg, task), resolve=True)
-    plain["data"] = OmegaConf.to_container(
-        OmegaConf.load(CONFIG_DIR / "data" / "default.yaml"), resolve=True
-    )
-    plain["data"]["n_train"] = cfg.model.pretrain.corpus_per_task
-    plain["seed"] = cfg.model.pretrain.seed
-    return checked(OmegaConf.create(plain))
-
-
-def backbone_identity(cfg: DictConfig) -> dict:
-    """Everything that determines the pre-trained weights (not the fine-tuning seed or data) —
-    the device kind, precision and CPU thread count too: they change the float summation order,
-    so a cache built by a 2-thread process must not be reused by a 1-thread one."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    device = resolve_device(cfg.train.device)
-    return {
-        "model": {k: model[k] for k in ("architecture", "tokenizer_words", "prompt", "pretrain")},
-        "corpus": [data_identity(corpus_config(cfg, task)) for task in cfg.model.pretrain.tasks],
-        "device": device.type,
-        "bf16": bool(cfg.train.bf16 and device.type == "cuda"),
-        "threads": cfg.train.threads if device.type == "cpu" else None,
-    }
-
-
-def pretrained_dir(cfg: DictConfig) -> Path:
-    blob = json.dumps(backbone_identity(cfg), sort_keys=True).encode()
-    return (
-        Path(cfg.paths.cache_root)
-        / "backbones"
-        / f"{cfg.model.name}-{hashlib.sha256(blob).hexdigest()[:12]}"
-    )
-
-
-def needs_pretraining(cfg: DictConfig) -> bool:
-    return cfg.model.source == "config" and cfg.model.pretrain.steps > 0
 
 
 def ensure_pretrained(cfg: DictConfig) -> Path:
     """The pre-train stage of a from-config model: the cached backbone dir for `cfg`, trained
     first if missing. Called explicitly by the train, run and evaluate entry points (and
-    `python -m causal_semloss.pretrain model=tiny_gemma3`); loading never trains."""
+    `python -m causal_semloss.train.pretrain model=tiny_gemma3`); loading never trains."""
     target = pretrained_dir(cfg)
     if (target / "config.json").exists():
         return target

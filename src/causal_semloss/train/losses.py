@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from causal_semloss.batches import IGNORE
-from causal_semloss.premise_groups import assignments
+from causal_semloss.errors import ConfigError
+from causal_semloss.model.batches import IGNORE
+from causal_semloss.train.premise_groups import assignments
+from causal_semloss.train.schedules import parse_schedule
 
 
 def oracle_answer_term(
@@ -84,6 +86,16 @@ SEMANTIC_TERMS: dict[str, Callable[..., torch.Tensor]] = {
 }
 # Terms that need premise groups (`premise_groups.py`) in every batch.
 GROUP_TERMS = frozenset({"constraints"})
+
+
+def check_loss_config(loss_cfg) -> None:
+    """Start-up check of what the config schema cannot know: term names and the λ schedule."""
+    for term in loss_cfg.terms:
+        if term not in SEMANTIC_TERMS:
+            raise ConfigError(
+                f"config loss.terms: unknown term {term!r}; one of {sorted(SEMANTIC_TERMS)}"
+            )
+    parse_schedule(loss_cfg.schedule)
 
 
 @dataclass

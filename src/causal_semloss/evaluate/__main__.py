@@ -7,12 +7,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
-from causal_semloss.evaluation import evaluate
-from causal_semloss.modeling import load_backbone
+from causal_semloss.evaluate.evaluation import evaluate
+from causal_semloss.model.backbone import load_backbone
+from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
-from causal_semloss.schema import checked
+from causal_semloss.train.pretraining import ensure_pretrained
 
 
 @exit_on_user_error

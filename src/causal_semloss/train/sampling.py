@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from causal_semloss.batches import PaddedSet
-from causal_semloss.loop import epoch_permutation
-from causal_semloss.premise_groups import PremiseGroups, batches_per_epoch, group_batches
+from causal_semloss.model.batches import PaddedSet
+from causal_semloss.train.loop import epoch_permutation
+from causal_semloss.train.premise_groups import PremiseGroups, batches_per_epoch, group_batches
 
 MicroBatch = tuple[
     torch.Tensor, int, int, dict

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.batches import IGNORE
-from causal_semloss.loop import LoopPlan, optimise
+from causal_semloss.model.batches import IGNORE
+from causal_semloss.train.loop import LoopPlan, optimise
 
 log = logging.getLogger(__name__)
 

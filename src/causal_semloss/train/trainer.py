@@ -1,49 +1,35 @@
-"""Fine-tuning: CE + λ_t · semantic terms, checkpoint/resume, collapse monitor.
+"""The fine-tuning trainer: CE + λ_t · semantic terms, checkpoint/resume, collapse monitor.
 
 The optimisation loop itself is `loop.optimise`, the same one the pre-training stages run; this
 module supplies what fine-tuning adds: batches from left-padded prompt+answer tensors built once
 (`PaddedSet`), the loss, validation with a collapse warning, W&B logging, checkpoints that resume
 bit-exactly (data order is a pure function of (seed, epoch); RNG states are saved), and a clean
-stop on SIGINT/SIGTERM. HF `Trainer` was not measured against it; it does not do multi-GPU —
-the models in this suite fit one device.
+stop on SIGINT/SIGTERM. Why not HF `Trainer`: see README "Training" (the loop is shared with
+pre-training, batches are pre-padded device tensors, and resume must be bit-exact).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import random
-import shutil
 import signal
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.atomic import atomic_path, write_json
-from causal_semloss.batches import EncodedSet, PaddedSet, encode_records
-from causal_semloss.data.build import build_data, read_split
-from causal_semloss.data.records import take_by_class, truth
+from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
-from causal_semloss.loop import (
-    LoopPlan,
-    autocast,
-    lr_factor,
-    optimise,
-    resolve_device,
-)
-from causal_semloss.losses import GROUP_TERMS, compute_loss, logits_start
-from causal_semloss.modeling import Backbone, load_backbone, save_backbone
-from causal_semloss.premise_groups import build_premise_groups
-from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
+from causal_semloss.model.backbone import Backbone
+from causal_semloss.model.batches import EncodedSet, PaddedSet
+from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.run_logger import make_logger
-from causal_semloss.sampling import BatchPlanner
-from causal_semloss.schedules import lambda_at, parse_schedule
-from causal_semloss.scoring import scoring_options, yes_no_margins
+from causal_semloss.train.checkpoints import load_checkpoint, save_checkpoint
+from causal_semloss.train.finetune_data import uses_premise_batches
+from causal_semloss.train.loop import LoopPlan, lr_factor, optimise
+from causal_semloss.train.losses import GROUP_TERMS, compute_loss, logits_start
+from causal_semloss.train.sampling import BatchPlanner
+from causal_semloss.train.schedules import lambda_at, parse_schedule
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -60,45 +46,6 @@ class TrainState:
         default_factory=lambda: {"step": [], "loss": [], "ce": [], "lambda": [], "lr": []}
     )
     validation: list = field(default_factory=list)
-
-
-def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """Hold out whole premises as the validation set: `size` questions drawn half Yes, half No
-    from distinct premises, plus the other labeled questions of those premises (kept, not thrown
-    away: no premise is in both sets). Companion questions are never validated on."""
-    rng = random.Random(f"validation:{seed}")
-    order = list(range(len(records)))
-    rng.shuffle(order)
-    held_graphs: set[str] = set()
-    held: set[int] = set()
-
-    def new_premise(i: int) -> bool:
-        return not records[i].get("companion") and records[i]["graph_id"] not in held_graphs
-
-    for i in take_by_class(
-        order,
-        {True: size // 2, False: size - size // 2},
-        truth_of=lambda i: truth(records[i]),
-        accept=new_premise,
-    ):
-        held.add(i)
-        held_graphs.add(records[i]["graph_id"])
-    train = [r for r in records if r["graph_id"] not in held_graphs]
-    validation = [r for r in records if r["graph_id"] in held_graphs and not r.get("companion")]
-    return train, validation
-
-
-# Settings that do not change what a run computes: a checkpoint may resume under other values.
-_RESUMABLE_ACROSS = ("threads", "log_steps", "eval_steps", "checkpoint_steps", "eval_batch_size")
-
-
-def run_config_hash(cfg: DictConfig) -> str:
-    """Hash of everything that shapes a training run (seed, task, data, model, loss, train) but
-    bookkeeping such as thread count or logging cadence."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    train = {k: v for k, v in plain["train"].items() if k not in _RESUMABLE_ACROSS}
-    shaping = {k: plain[k] for k in ("seed", "task", "data", "model", "loss")} | {"train": train}
-    return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class Trainer:
@@ -156,38 +103,21 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        payload = {
-            "step": self.state.step,
-            "config_hash": run_config_hash(self.cfg),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "python_rng": random.getstate(),
-            "numpy_rng": np.random.get_state(),
-            "history": self.state.history,
-            "validation": self.state.validation,
-        }
-        with atomic_path(self.out_dir / CHECKPOINT) as tmp:
-            torch.save(payload, tmp)
+        save_checkpoint(
+            self.out_dir / CHECKPOINT,
+            self.cfg,
+            self.model,
+            self.optimizer,
+            step=self.state.step,
+            history=self.state.history,
+            validation=self.state.validation,
+        )
 
     def maybe_resume(self) -> bool:
         path = self.out_dir / CHECKPOINT
         if not path.exists():
             return False
-        payload = torch.load(path, map_location=self.device, weights_only=False)
-        if payload.get("config_hash") != run_config_hash(self.cfg):
-            raise ConfigError(
-                f"{path} was written by a run with another config; resume with the same "
-                "settings, or use a new output dir"
-            )
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        torch.set_rng_state(payload["torch_rng"].cpu())  # map_location moved it to the device
-        if payload["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([state.cpu() for state in payload["cuda_rng"]])
-        random.setstate(payload["python_rng"])
-        np.random.set_state(payload["numpy_rng"])
+        payload = load_checkpoint(path, self.cfg, self.model, self.optimizer, self.device)
         self.state = TrainState(
             step=payload["step"], history=payload["history"], validation=payload["validation"]
         )
@@ -259,7 +189,7 @@ class Trainer:
             "collapse_warning": not lo <= yes_rate <= hi,
         }
 
-    # -- the loop (causal_semloss.loop) and its callbacks -------------------------------------
+    # -- the loop (causal_semloss.train.loop) and its callbacks -------------------------------------
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
 
@@ -342,96 +272,3 @@ class Trainer:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
         return self.state
-
-
-def require_premise_groups(cfg: DictConfig) -> None:
-    """A term over premise groups asked for on data without companions: fail at start-up, not
-    with a silent zero."""
-    if GROUP_TERMS & set(cfg.loss.terms) and not cfg.data.companions.enabled:
-        raise ConfigError(
-            f"loss.terms={list(cfg.loss.terms)} needs premise groups with companion questions: "
-            "set data.companions.enabled=true (variants *_constraints do)"
-        )
-
-
-def uses_premise_batches(cfg: DictConfig) -> bool:
-    """Whole premises a batch: asked for, or (auto) needed by a loss term."""
-    sampler = cfg.train.sampler
-    return sampler == "groups" or (sampler == "auto" and bool(GROUP_TERMS & set(cfg.loss.terms)))
-
-
-def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
-    """Data (generated or reused) + backbone + encoded train/validation sets."""
-    require_premise_groups(cfg)
-    data_dir, _, _ = build_data(cfg)
-    records = read_split(data_dir, "train")
-    train_records, val_records = split_validation(records, cfg.train.val_size, cfg.seed)
-    if not train_records:
-        raise ConfigError(
-            f"no training examples: {data_dir}/train.jsonl has {len(records)} and "
-            f"train.val_size={cfg.train.val_size} are held out for validation"
-        )
-    backbone = load_backbone(cfg)
-    prompt = cfg.model.prompt
-    train_set = encode_records(train_records, backbone.tokenizer, prompt)
-    if uses_premise_batches(cfg):
-        train_set.groups = build_premise_groups(train_records, cfg.task.name)
-    return (
-        backbone,
-        train_set,
-        encode_records(val_records, backbone.tokenizer, prompt),
-        data_dir,
-    )
-
-
-def train(
-    cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None, logger=None
-) -> dict:
-    """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
-
-    Writes `out_dir/model/` (safetensors + tokenizer) and `out_dir/train_metrics.json`, each
-    atomically; the checkpoint is removed once the final model is in place.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(cfg.train.threads)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    require_premise_groups(cfg)
-    if needs_pretraining(cfg):
-        ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
-    backbone, train_set, val_set, data_dir = prepare(cfg)
-    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
-    resumed = trainer.maybe_resume()
-    state = trainer.run(interrupt_at=interrupt_at, logger=logger)
-    n_params = sum(p.numel() for p in backbone.model.parameters())
-    n_trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
-    metrics = {
-        "steps": state.step,
-        "total_steps": trainer.total_steps,
-        "examples_seen": state.step * trainer.per_step,
-        "n_train": len(train_set),
-        "n_val": len(val_set),
-        "params": n_params,
-        "trainable_params": n_trainable,
-        "resumed": resumed,
-        "data_dir": str(data_dir),
-        "history": state.history,
-        "validation": state.validation,
-    }
-    staging = Path(tempfile.mkdtemp(prefix=".model.", dir=out_dir))
-    try:
-        save_backbone(backbone, staging)
-        if (out_dir / "model").exists():
-            shutil.rmtree(out_dir / "model")
-        staging.rename(out_dir / "model")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    write_json(out_dir / "train_metrics.json", metrics)
-    (out_dir / CHECKPOINT).unlink(missing_ok=True)
-    return metrics
-
-
-def load_metrics(out_dir: str | Path) -> dict:
-    return json.loads((Path(out_dir) / "train_metrics.json").read_text())

@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from causal_semloss.errors import ConfigError
-from causal_semloss.tokenizer import build_tokenizer
+from causal_semloss.model.cache import pretrained_dir
+from causal_semloss.model.tokenizer import build_tokenizer
 
 
 @dataclass
@@ -73,7 +74,7 @@ def build_from_config(cfg: DictConfig):
 
 def load_backbone_dir(cfg: DictConfig):
     """A backbone dir written by the pretrain stage: checked against its card first."""
-    from causal_semloss.backbone_card import CARD, read_card, resolve_backbone_dir
+    from causal_semloss.model.card import CARD, read_card, resolve_backbone_dir
 
     if not cfg.model.backbone_dir:
         raise ConfigError("model.backbone_dir is empty (model.source=backbone needs it)")
@@ -159,13 +160,11 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     if from_dir is not None:
         model, tokenizer = load_saved(from_dir, cfg)
     elif cfg.model.source == "config" and cfg.model.pretrain.steps > 0:
-        from causal_semloss.pretraining import pretrained_dir
-
         directory = pretrained_dir(cfg)
         if not (directory / "config.json").exists():
             raise ConfigError(
                 f"backbone {directory} is not pre-trained yet: run `python -m "
-                f"causal_semloss.pretrain model={cfg.model.name}` (train and run do it first)"
+                f"causal_semloss.train.pretrain model={cfg.model.name}` (train and run do it first)"
             )
         model, tokenizer = load_saved(directory, cfg)
     elif cfg.model.source == "config":

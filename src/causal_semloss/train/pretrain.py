@@ -1,4 +1,4 @@
-"""Pre-train stage: `python -m causal_semloss.pretrain model=tiny_gemma3_it` writes a backbone dir.
+"""Pre-train stage: `python -m causal_semloss.train.pretrain model=tiny_gemma3_it` writes a backbone dir.
 
 The stand-in for `gemma-3-270m-it`: a Gemma 3 text model from `model.architecture`, trained in
 two stages on causal text made by `corpus.py` — language modelling (premises and the
@@ -30,13 +30,23 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import atomic_path
-from causal_semloss.backbone_card import (
+from causal_semloss.config_checks import checked
+from causal_semloss.data.build import config_for_task
+from causal_semloss.data.splits import generate_split, split_rng
+from causal_semloss.devices import resolve_device
+from causal_semloss.errors import ConfigError, exit_on_user_error
+from causal_semloss.graphs import plain_shape
+from causal_semloss.model.backbone import answer_token_id, build_from_config
+from causal_semloss.model.batches import encode_records
+from causal_semloss.model.cache import needs_pretraining
+from causal_semloss.model.card import (
     resolve_backbone_dir,
     write_backbone,
 )
-from causal_semloss.backbone_stages import answer_accuracy, run_stage
-from causal_semloss.batches import encode_records
-from causal_semloss.corpus import (
+from causal_semloss.model.scoring import scoring_options, yes_no_margins
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.train.backbone_stages import answer_accuracy, run_stage
+from causal_semloss.train.corpus import (
     CHUNK,
     CORPUS_VERSION,
     CorpusSpec,
@@ -45,16 +55,7 @@ from causal_semloss.corpus import (
     instruction_corpus,
     lm_corpus,
 )
-from causal_semloss.data.build import config_for_task
-from causal_semloss.data.splits import generate_split, split_rng
-from causal_semloss.errors import ConfigError, exit_on_user_error
-from causal_semloss.graphs import plain_shape
-from causal_semloss.loop import resolve_device
-from causal_semloss.modeling import answer_token_id, build_from_config
-from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pretraining import ensure_pretrained, needs_pretraining
-from causal_semloss.schema import checked
-from causal_semloss.scoring import scoring_options, yes_no_margins
+from causal_semloss.train.pretraining import ensure_pretrained
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import checked
-from causal_semloss.training import TrainingInterrupted, train
+from causal_semloss.train.finetune import train
+from causal_semloss.train.trainer import TrainingInterrupted
 
 
 @exit_on_user_error

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from causal_semloss.paper_numbers import paper_numbers
+from causal_semloss.report.paper_numbers import paper_numbers
+from causal_semloss.report.sweep import Job
 from causal_semloss.schema import TASKS
-from causal_semloss.sweep_results import Job
 
 METRICS = {
     "id": ("id_balanced_accuracy", "ID balanced accuracy"),

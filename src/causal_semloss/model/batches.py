@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from causal_semloss.data.records import truth
 
 if TYPE_CHECKING:
-    from causal_semloss.premise_groups import PremiseGroups
+    from causal_semloss.train.premise_groups import PremiseGroups
 
 IGNORE = -100
 

@@ -15,23 +15,23 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from causal_semloss.atomic import write_json, write_jsonl
-from causal_semloss.baselines import BASELINES
-from causal_semloss.batches import encode_records
 from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
 from causal_semloss.data.records import take_by_class, truth
+from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
-from causal_semloss.loop import autocast, resolve_device
-from causal_semloss.metrics import (
+from causal_semloss.evaluate.baselines import BASELINES
+from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
     bootstrap_seed,
     is_collapsed,
     mean_of,
 )
-from causal_semloss.modeling import Backbone
+from causal_semloss.model.backbone import Backbone
+from causal_semloss.model.batches import encode_records
+from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.schema import OOD_SPLITS
-from causal_semloss.scoring import scoring_options, yes_no_margins
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def predict(
 @torch.no_grad()
 def generate_answers(backbone: Backbone, encoded, cfg: DictConfig, progress=None) -> list[bool]:
     """eval.method=generate: greedy-decode a few tokens; Yes iff the text starts with yes_word."""
-    from causal_semloss.batches import collate
+    from causal_semloss.model.batches import collate
 
     tok, model = backbone.tokenizer, backbone.model
     model.eval()

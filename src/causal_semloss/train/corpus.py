@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
-from causal_semloss.batches import IGNORE
 from causal_semloss.data.queries import random_query
 from causal_semloss.graphs import make_graph
+from causal_semloss.model.batches import IGNORE
 from causal_semloss.oracles import build_graph, oracle_answer
 from causal_semloss.schema import SplitShapeConfig
 from causal_semloss.text import render_hypothesis, render_premise

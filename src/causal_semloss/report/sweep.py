@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from causal_semloss.errors import UserError
-from causal_semloss.pipeline import RESULT
+from causal_semloss.paths import RESULT
 
 
 @dataclass

@@ -33,7 +33,7 @@ from itertools import chain
 
 import torch
 
-from causal_semloss.batches import EncodedSet
+from causal_semloss.model.batches import EncodedSet
 
 
 def scoring_options(eval_cfg, device: torch.device) -> dict:

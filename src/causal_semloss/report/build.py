@@ -18,17 +18,17 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.report_claims import claims_table, runs_frame
-from causal_semloss.report_claims_text import claims_markdown
-from causal_semloss.report_plots import training_curves_plot, yes_rate_plot
-from causal_semloss.report_tables import (
+from causal_semloss.report.claims import claims_table, runs_frame
+from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.plots import training_curves_plot, yes_rate_plot
+from causal_semloss.report.sweep import Job, load_sweep
+from causal_semloss.report.tables import (
     baseline_table,
     failed_table,
     headline_table,
     per_split_table,
 )
 from causal_semloss.schema import ClaimsConfig
-from causal_semloss.sweep_results import Job, load_sweep
 
 
 def _fmt(value, sd=None) -> str:

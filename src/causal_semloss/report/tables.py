@@ -7,9 +7,9 @@ import statistics
 
 import pandas as pd
 
-from causal_semloss.metrics import collapse_rate
-from causal_semloss.paper_numbers import paper_numbers
-from causal_semloss.sweep_results import Job
+from causal_semloss.evaluate.metrics import collapse_rate
+from causal_semloss.report.paper_numbers import paper_numbers
+from causal_semloss.report.sweep import Job
 
 VARIANT_ORDER = [
     "base",

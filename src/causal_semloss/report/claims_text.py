@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from causal_semloss.report_claims import Interval, claims_table, collapse_rate, paired_difference
+from causal_semloss.report.claims import Interval, claims_table, collapse_rate, paired_difference
 from causal_semloss.schema import TASKS
 
 # (role a, role b, what the comparison isolates); differences are a − b.
@@ -86,7 +86,7 @@ def claims_markdown(frame: pd.DataFrame, claims_cfg) -> list[str]:
         "## Claims",
         "",
         f"Verdicts from this sweep's files ({100 * claims_cfg.confidence:.0f}% CIs; "
-        "src/causal_semloss/report_claims.py states the rules). Differences are paired by "
+        "src/causal_semloss/report/claims.py states the rules). Differences are paired by "
         "seed, in accuracy points; rates are exact binomial CIs; δ = "
         f"{claims_cfg.equivalence_margin:g} points is the no-effect margin.",
         "",

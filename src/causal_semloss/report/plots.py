@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from causal_semloss.atomic import atomic_path  # noqa: E402
+from causal_semloss.report.sweep import Job  # noqa: E402
 from causal_semloss.schema import ALL_SPLITS  # noqa: E402
-from causal_semloss.sweep_results import Job  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Model stage: backbones (from config, a shipped backbone dir, or Hugging Face weights), the tokenizer, prompt encoding and batched Yes/No scoring."""

@@ -1,0 +1,1 @@
+"""Train stage: the one optimisation loop, losses and schedules, the pre-train stages and fine-tuning. `python -m causal_semloss.train` fine-tunes; `python -m causal_semloss.train.pretrain` pre-trains a backbone."""

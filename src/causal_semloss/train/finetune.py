@@ -1,0 +1,63 @@
+"""The fine-tune stage: `train(cfg, out_dir)` — pre-train stage first where the model needs it,
+then data, the trainer, and the model dir + train_metrics.json it leaves behind."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from causal_semloss.atomic import write_json
+from causal_semloss.model.cache import needs_pretraining
+from causal_semloss.train.checkpoints import save_model_dir
+from causal_semloss.train.finetune_data import prepare, require_premise_groups
+from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.trainer import CHECKPOINT, Trainer
+
+
+def train(
+    cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None, logger=None
+) -> dict:
+    """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
+
+    Writes `out_dir/model/` (safetensors + tokenizer) and `out_dir/train_metrics.json`, each
+    atomically; the checkpoint is removed once the final model is in place.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.train.threads)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    require_premise_groups(cfg)
+    if needs_pretraining(cfg):
+        ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
+    backbone, train_set, val_set, data_dir = prepare(cfg)
+    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
+    resumed = trainer.maybe_resume()
+    state = trainer.run(interrupt_at=interrupt_at, logger=logger)
+    n_params = sum(p.numel() for p in backbone.model.parameters())
+    n_trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
+    metrics = {
+        "steps": state.step,
+        "total_steps": trainer.total_steps,
+        "examples_seen": state.step * trainer.per_step,
+        "n_train": len(train_set),
+        "n_val": len(val_set),
+        "params": n_params,
+        "trainable_params": n_trainable,
+        "resumed": resumed,
+        "data_dir": str(data_dir),
+        "history": state.history,
+        "validation": state.validation,
+    }
+    save_model_dir(backbone, out_dir / "model")
+    write_json(out_dir / "train_metrics.json", metrics)
+    (out_dir / CHECKPOINT).unlink(missing_ok=True)
+    return metrics
+
+
+def load_metrics(out_dir: str | Path) -> dict:
+    return json.loads((Path(out_dir) / "train_metrics.json").read_text())
