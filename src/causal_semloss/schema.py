@@ -216,6 +216,8 @@ class RootConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    tasks: dict[str, TaskConfig] = MISSING  # every task's config, by name
+    corpus_data: DataConfig = field(default_factory=DataConfig)  # the pre-training corpus
 
 
 ConfigStore.instance().store(name="config_schema", node=RootConfig)

@@ -25,7 +25,6 @@ from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
 from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.graphs import plain_shape
-from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS
 
 FORMAT_VERSION = 1
@@ -56,14 +55,15 @@ def data_dir_for(cfg: DictConfig) -> Path:
 
 
 def config_for_task(cfg: DictConfig, task: str) -> DictConfig:
-    """`cfg` with its task group swapped, so the other task's data uses the same data settings."""
+    """`cfg` with its task swapped for `cfg.tasks[task]` (both tasks are composed into every
+    config, so overrides such as `tasks.dseparation.splits.test.nodes=[3,8]` reach them), so
+    the other task's data uses the same data settings."""
     if cfg.task.name == task:
         return cfg
-    task_file = CONFIG_DIR / "task" / f"{task}.yaml"
-    if not task_file.exists():
-        raise ConfigError(f"eval.tasks: unknown task {task!r}")
+    if task not in cfg.tasks:
+        raise ConfigError(f"eval.tasks: unknown task {task!r}; one of {sorted(cfg.tasks)}")
     plain = OmegaConf.to_container(cfg, resolve=True)
-    plain["task"] = OmegaConf.to_container(OmegaConf.load(task_file))
+    plain["task"] = plain["tasks"][task]
     return checked(OmegaConf.create(plain))
 
 

@@ -13,7 +13,6 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import config_for_task, data_identity
 from causal_semloss.devices import resolve_device
-from causal_semloss.paths import CONFIG_DIR
 
 
 def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
@@ -21,9 +20,7 @@ def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
     examples, pretrain.seed), whatever data setting the run fine-tunes on — so one backbone
     serves every experiment, as one Gemma checkpoint serves every row of the paper."""
     plain = OmegaConf.to_container(config_for_task(cfg, task), resolve=True)
-    plain["data"] = OmegaConf.to_container(
-        OmegaConf.load(CONFIG_DIR / "data" / "default.yaml"), resolve=True
-    )
+    plain["data"] = plain["corpus_data"]  # conf/config.yaml: data@corpus_data: default
     plain["data"]["n_train"] = cfg.model.pretrain.corpus_per_task
     plain["seed"] = cfg.model.pretrain.seed
     return checked(OmegaConf.create(plain))
