@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from causal_semloss.model.batches import IGNORE
 from causal_semloss.train.losses import compute_loss, cross_entropy, oracle_answer_term
+from tests.conftest import compose_cfg
 
 V, YES, NO = 5, 3, 4
 
@@ -91,6 +92,7 @@ def test_premise_consistency_term_penalises_equal_answers_within_a_premise():
 
     same = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
     right = torch.log(torch.tensor([[0.05, 0.95], [0.95, 0.05]]))
-    assert premise_consistency_term(right, batch, 1, 0) < premise_consistency_term(
-        same, batch, 1, 0
+    scale = compose_cfg().loss.term_options.premise_consistency.margin_scale
+    assert premise_consistency_term(right, batch, 1, 0, margin_scale=scale) < (
+        premise_consistency_term(same, batch, 1, 0, margin_scale=scale)
     )

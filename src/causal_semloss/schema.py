@@ -98,6 +98,10 @@ class PretrainConfig:
     lr: float = MISSING
     batch_size: int = MISSING
     warmup_steps: int = MISSING
+    lr_schedule: str = MISSING
+    weight_decay: float = MISSING
+    betas: list[float] = MISSING
+    grad_clip: float = MISSING
     seed: int = MISSING
     corpus_per_task: int = MISSING
     tasks: list[str] = MISSING
@@ -128,6 +132,7 @@ class LossConfig:
     paper_ce_bug: bool = MISSING
     schedule: str = MISSING
     terms: list[str] = MISSING
+    term_options: dict[str, dict[str, float]] = MISSING
 
 
 @dataclass

@@ -35,7 +35,7 @@ def oracle_answer_term(
 
 
 def premise_consistency_term(
-    answer_logprobs: torch.Tensor, batch: dict, yes_id: int, no_id: int
+    answer_logprobs: torch.Tensor, batch: dict, yes_id: int, no_id: int, *, margin_scale: float
 ) -> torch.Tensor:
     """Ours (not in the paper): questions on one premise must not share a single answer when the
     oracle's answers differ — pushes p(Yes) of oracle-Yes above oracle-No within each premise."""
@@ -49,7 +49,7 @@ def premise_consistency_term(
     if not differ.any():
         return answer_logprobs.new_zeros(())
     margin = p_yes[:, None] - p_yes[None, :]
-    return F.softplus(-margin[differ] * 5.0).mean()
+    return F.softplus(-margin[differ] * margin_scale).mean()
 
 
 # A missing atom (a premise with fewer questions than the widest group) is pinned to No.
@@ -146,10 +146,17 @@ def compute_loss(
     lam: float,
     yes_id: int,
     no_id: int,
+    term_options: dict | None = None,
 ) -> LossParts:
+    """CE + λ · Σ terms; `term_options[name]` are a term's settings (`loss.term_options`)."""
     answer_col = batch["answer_col"]
     ce = cross_entropy(logits, batch["labels"], start, answer_col, scope, paper_ce_bug)
     answer_logprobs = F.log_softmax(logits[:, answer_col - start].float(), dim=-1)
-    semantic = {name: SEMANTIC_TERMS[name](answer_logprobs, batch, yes_id, no_id) for name in terms}
+    semantic = {
+        name: SEMANTIC_TERMS[name](
+            answer_logprobs, batch, yes_id, no_id, **(term_options or {}).get(name, {})
+        )
+        for name in terms
+    }
     sem_total = sum(semantic.values()) if semantic else ce.new_zeros(())
     return LossParts(total=ce + lam * sem_total, ce=ce, semantic=semantic)

@@ -64,7 +64,9 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
         data_dir, _, _ = build_data(corpus_config(cfg, task))
         records += read_split(data_dir, "train")
     corpus = encode_records(records, tokenizer, cfg.model.prompt)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.0, betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=pc.lr, weight_decay=pc.weight_decay, betas=tuple(pc.betas)
+    )
     steps_per_epoch = max(1, len(corpus) // pc.batch_size)
     losses = []
 
@@ -104,9 +106,9 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
     optimise(
         model,
         optimizer,
-        LoopPlan(pc.steps, pc.steps, pc.steps, 1.0, "pretrain backbone"),
+        LoopPlan(pc.steps, pc.steps, pc.steps, pc.grad_clip, "pretrain backbone"),
         start=0,
-        lr_at=lambda step: pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, "constant"),
+        lr_at=lambda step: pc.lr * lr_factor(step, pc.steps, pc.warmup_steps, pc.lr_schedule),
         accumulate=accumulate,
         on_log=lambda done, values: None,  # every step's loss is kept in `losses`
     )

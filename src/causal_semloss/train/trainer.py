@@ -90,6 +90,7 @@ class Trainer:
             )
         self.total_steps = tc.max_steps or tc.epochs * self.steps_per_epoch
         self.schedule = parse_schedule(cfg.loss.schedule)
+        self.term_options = OmegaConf.to_container(cfg.loss.term_options)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             params,
@@ -156,6 +157,7 @@ class Trainer:
                 lam=lam,
                 yes_id=self.backbone.yes_id,
                 no_id=self.backbone.no_id,
+                term_options=self.term_options,
             )
             (parts.total / tc.grad_accum).backward()
             # Summed in float64 on the device: the values logged equal the old `.item()` sums.
