@@ -11,35 +11,43 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 
 class WandbLogger:
+    """One W&B run. Built from the `logger` config group by `hydra.utils.instantiate`: the YAML
+    names this class (`_target_`) and gives `name`, `mode`, `project`, `entity`, `group`,
+    `tags`; the caller adds where and what the run is."""
+
     def __init__(
         self,
-        cfg: DictConfig,
+        *,
         out_dir: Path,
-        name: str,
+        run_name: str,
         job_type: str,
-        config: dict,
-        mode: str | None = None,
+        run_config: dict,
+        name: str,
+        mode: str,
+        project: str,
+        entity: str | None,
+        group: str | None,
+        tags: list[str],
     ):
         import wandb
-
-        mode = mode or cfg.logger.mode
 
         os.environ.setdefault("WANDB_SILENT", "true")
         self._wandb = wandb
         self.run = wandb.init(
-            project=cfg.logger.project,
-            entity=cfg.logger.entity,
-            group=cfg.logger.group or default_group(out_dir),
+            project=project,
+            entity=entity,
+            group=group or default_group(out_dir),
             job_type=job_type,
-            name=name,
-            tags=list(cfg.logger.tags),
-            mode=mode,
+            name=run_name,
+            tags=list(tags),
+            mode="disabled" if name == "none" else mode,
             dir=str(out_dir),
-            config=config,
+            config=run_config,
             reinit="create_new",
         )
 
@@ -67,6 +75,14 @@ def default_group(out_dir: Path) -> str:
 
 
 def make_logger(cfg: DictConfig, out_dir: Path, name: str, job_type: str, config: dict):
-    """`logger=none` is W&B's own disabled mode: every call is a no-op, nothing is written."""
-    mode = "disabled" if cfg.logger.name == "none" else cfg.logger.mode
-    return WandbLogger(cfg, out_dir, name, job_type, config, mode=mode)
+    """The logger `cfg.logger` names (`_target_`). `logger=none` is W&B's own disabled mode:
+    every call is a no-op, nothing is written."""
+    return instantiate(
+        cfg.logger,
+        out_dir=Path(out_dir),
+        run_name=name,
+        job_type=job_type,
+        run_config=config,
+        _convert_="all",
+        _recursive_=False,  # run_config holds this very logger config: never build it again
+    )

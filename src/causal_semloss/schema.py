@@ -163,6 +163,7 @@ class TrainConfig:
 
 @dataclass
 class LoggerConfig:
+    _target_: str = MISSING
     name: str = MISSING
     mode: str = MISSING
     project: str = MISSING

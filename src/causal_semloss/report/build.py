@@ -209,9 +209,11 @@ def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) ->
     if cfg is None:
         return
 
-    from causal_semloss.run_logger import WandbLogger
+    from causal_semloss.run_logger import make_logger
 
-    logger = WandbLogger(
+    # A sweep older than `_target_` in the logger group ran W&B too.
+    cfg["logger"].setdefault("_target_", "causal_semloss.run_logger.WandbLogger")
+    logger = make_logger(
         OmegaConf.create(cfg),
         out_dir,
         name="report",
