@@ -3,7 +3,7 @@
 The stand-in for `gemma-3-270m-it`: a Gemma 3 text model from `model.architecture`, trained in
 two stages on causal text made by `corpus.py` — language modelling (premises and the
 statements they imply), then instruction tuning (questions of both tasks, answers only) — and
-written with its tokenizer and a card (`backbone_card.py`): corpus, steps, loss curves,
+written with its tokenizer and a card (`model/card.py`): corpus, steps, loss curves,
 zero-shot balanced accuracy per task on the suite's own prompt. `model.build` holds the recipe;
 `model.build.out_dir` says where the dir goes; `model.build.lm_out_dir`, when set, also keeps
 the language-model stage alone (the "pretrained, not instruction-tuned" analogue).
