@@ -106,7 +106,10 @@ def test_sigterm_outside_training_stops_the_sweep(tmp_path):
         f"stopped by SIGTERM; resume with: {shlex.join([sys.executable, '-m', 'causal_semloss.run', *args])}"
     ]
     assert not (sweep / "0" / "result.json").exists()
-    assert not (sweep / "1").exists()
+    # The second job never did any work. (Hydra's launcher may already have made its dir: in
+    # one of three runs seen here the launcher reached job 1, which saw the stop and returned.)
+    assert not (sweep / "1" / "config.json").exists()
+    assert not (sweep / "1" / "result.json").exists()
 
 
 def _metrics(sweep: Path) -> dict[str, dict]:
