@@ -45,14 +45,17 @@ def _fmt(value, sd=None) -> str:
 
 
 def _markdown(df: pd.DataFrame, columns: dict[str, str], sd: dict[str, str] | None = None) -> str:
+    """`columns` of `df` as a markdown table (pandas' `to_markdown`), each cell formatted by
+    `_fmt` (a mean with its sd where `sd` names the sd column)."""
     sd = sd or {}
-    header = "| " + " | ".join(columns.values()) + " |"
-    rule = "|" + "---|" * len(columns)
-    lines = [header, rule]
-    for _, row in df.iterrows():
-        cells = [_fmt(row[c], row.get(sd[c]) if c in sd else None) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cells = pd.DataFrame(
+        {
+            title: [_fmt(row[c], row.get(sd[c]) if c in sd else None) for _, row in df.iterrows()]
+            for c, title in columns.items()
+        },
+        columns=list(columns.values()),
+    )
+    return cells.to_markdown(index=False, disable_numparse=True)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -77,6 +77,26 @@ def ablation_sentences(frame: pd.DataFrame, claims_cfg) -> list[str]:
     return lines
 
 
+def _claims_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The claims table as the report shows it: one text cell per column."""
+
+    def paper(value) -> str:
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return "—" if missing else str(value)
+
+    return pd.DataFrame(
+        {
+            "claim": table.claim,
+            "task": table.task,
+            "statistic": table.statistic,
+            "ours [95% CI]": table.value,
+            "n": table.n.astype(str),
+            "paper": [paper(v) for v in table.paper],
+            "verdict": [f"**{v}**" for v in table.verdict],
+        }
+    )
+
+
 def claims_markdown(frame: pd.DataFrame, claims_cfg) -> list[str]:
     """The section's lines, or [] when the sweep has no trained baseline to test claims on."""
     if frame.empty or not (frame.role == "baseline").any():
@@ -90,19 +110,8 @@ def claims_markdown(frame: pd.DataFrame, claims_cfg) -> list[str]:
         "seed, in accuracy points; rates are exact binomial CIs; δ = "
         f"{claims_cfg.equivalence_margin:g} points is the no-effect margin.",
         "",
-        "| claim | task | statistic | ours [95% CI] | n | paper | verdict |",
-        "|---|---|---|---|---|---|---|",
+        _claims_frame(table).to_markdown(index=False, disable_numparse=True),
     ]
-    for _, row in table.iterrows():
-        paper = (
-            "—"
-            if row.paper is None or (isinstance(row.paper, float) and math.isnan(row.paper))
-            else row.paper
-        )
-        parts.append(
-            f"| {row.claim} | {row.task} | {row.statistic} | {row.value} | {row.n} | {paper} | "
-            f"**{row.verdict}** |"
-        )
     parts += [
         "",
         "Claims 3 and 4 compare levels, and our backbone is a stand-in, not Gemma 3 270M: a "
