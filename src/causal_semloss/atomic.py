@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,26 @@ def atomic_path(path: str | Path):
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_dir(target: str | Path):
+    """Yield a staging dir beside `target`; on success it replaces `target` by rename. A previous
+    `target` is first renamed aside under a unique name and deleted only then, so two writers
+    never delete each other's copy; on error the staging dir is removed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            aside = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
+            target.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.atomic import write_json, write_jsonl
+from causal_semloss.atomic import atomic_dir, write_json, write_jsonl
 from causal_semloss.config_checks import checked
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.companions import add_companions
@@ -121,17 +118,8 @@ def build_data(
         manifest = load_manifest(target)
         if manifest is not None:
             return target, manifest, True
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_dir(target) as staging:  # replaces a stale dir without a valid manifest
             manifest = _write_splits(cfg, staging, progress)
-            if target.exists():  # a stale dir without a valid manifest: moved aside, then deleted
-                aside = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
-                target.rename(aside)
-                shutil.rmtree(aside, ignore_errors=True)
-            staging.rename(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return target, manifest, False
 
 

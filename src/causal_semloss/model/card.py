@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from causal_semloss.atomic import write_json
+from causal_semloss.atomic import atomic_dir, write_json
 from causal_semloss.errors import ConfigError
 from causal_semloss.paths import RESOURCES_DIR
 
@@ -70,9 +68,7 @@ def read_card(directory: Path) -> dict:
 
 def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
     """Weights + tokenizer + card, assembled beside `target` and renamed into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         model.to("cpu").save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         card = {
@@ -84,12 +80,3 @@ def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
         os.chmod(staging, 0o755)
         for file in staging.iterdir():
             os.chmod(file, 0o644)
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)  # left by a crash between the two renames
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -8,15 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.atomic import atomic_path
+from causal_semloss.atomic import atomic_dir, atomic_path
 from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import Backbone, save_backbone
 
@@ -69,12 +67,5 @@ def load_checkpoint(path: Path, cfg: DictConfig, model, optimizer, device) -> di
 def save_model_dir(backbone: Backbone, target: Path) -> None:
     """The fine-tuned model (safetensors + tokenizer) at `target`, assembled beside it and renamed
     into place, so a crash never leaves half a model."""
-    staging = Path(tempfile.mkdtemp(prefix=".model.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         save_backbone(backbone, staging)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -12,16 +12,13 @@ every variant in the paper starts from the same Gemma checkpoint.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 import torch
 from filelock import FileLock
 from omegaconf import DictConfig
 
-from causal_semloss.atomic import write_json
+from causal_semloss.atomic import atomic_dir, write_json
 from causal_semloss.data.build import build_data, read_split
 from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.model.backbone import build_from_config
@@ -114,20 +111,11 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
     )
     losses = torch.stack(losses).tolist() if losses else []  # one host sync, not one per step
     model.to("cpu")
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:  # replaces a stale dir without config.json
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         write_json(
             staging / "pretrain_metrics.json",
             {"steps": pc.steps, "lm_loss": losses, **backbone_identity(cfg)},
         )
-        if target.exists():  # a stale dir without config.json: moved aside, then deleted
-            aside = target.with_name(f".{target.name}.stale-{uuid.uuid4().hex[:8]}")
-            target.rename(aside)
-            shutil.rmtree(aside, ignore_errors=True)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("pre-trained backbone cached in %s", target)
