@@ -16,6 +16,7 @@ from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.train.finetune import train
+from causal_semloss.train.loop import TrainingDiverged
 from causal_semloss.train.trainer import TrainingInterrupted
 
 
@@ -27,6 +28,9 @@ def run_training(cfg: DictConfig, out_dir: str) -> None:
     except TrainingInterrupted as exc:
         print(f"stopped: {exc}", file=sys.stderr)
         sys.exit(130)
+    except TrainingDiverged as exc:  # not bad input (exit 2): the run itself failed
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
     last = metrics["validation"][-1] if metrics["validation"] else {}
     print(f"model:   {out_dir}/model")
     print(f"metrics: {out_dir}/train_metrics.json")

@@ -6,6 +6,10 @@ A stage supplies what differs — how one step's forward and backward passes are
 stop — and the loop does the rest the same way everywhere: rate, gradient clipping, optimiser
 step, a progress bar, and loss values read back to the host (one sync) only on log steps, so a
 GPU is never stalled by a `.item()` per step.
+
+A loss or gradient norm that turns NaN or infinite stops training with `TrainingDiverged`: the
+first such step is kept on the device (`FiniteWatch`) and checked on log steps, at the end and
+before every checkpoint, so no stage ever saves weights a non-finite step produced.
 """
 
 from __future__ import annotations
@@ -43,6 +47,47 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return epoch_permutation(n, seed, epoch).tolist()
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss, gradient norm or weight became NaN or infinite: training stopped, nothing saved.
+    Not a UserError: a sweep records the job as failed with this reason."""
+
+
+class FiniteWatch:
+    """The first step whose loss or gradient norm was not finite, kept as a device tensor so that
+    watching costs no host sync per step; `check()` syncs once and raises TrainingDiverged."""
+
+    def __init__(self, desc: str):
+        self.desc = desc
+        self.first_bad: torch.Tensor | None = None  # 1-based step, -1 while all were finite
+
+    def observe(self, done: int, *values: torch.Tensor | float) -> None:
+        """Record step `done` (1-based, as the callbacks count) if any value is not finite."""
+        tensors = [torch.as_tensor(v).detach().double() for v in values]
+        total = torch.stack([t.to(tensors[0].device) for t in tensors]).sum()
+        if self.first_bad is None:
+            self.first_bad = torch.full((), -1, dtype=torch.long, device=total.device)
+        bad = ~torch.isfinite(total) & (self.first_bad < 0)
+        self.first_bad = self.first_bad.masked_fill(bad, done)
+
+    def check(self) -> None:
+        if self.first_bad is not None and (step := int(self.first_bad)) >= 0:
+            raise TrainingDiverged(
+                f"{self.desc}: loss or gradient norm not finite (NaN or inf) at step {step}; "
+                "training stopped and nothing was saved (check the learning rate, gradient clip, "
+                "λ schedule and loss options)"
+            )
+
+
+def require_finite_weights(model: torch.nn.Module, desc: str, done: int) -> None:
+    """One host sync: every parameter finite, or TrainingDiverged."""
+    flags = [p.detach().isfinite().all() for p in model.parameters()]
+    if flags and not bool(torch.stack([f.to(flags[0].device) for f in flags]).all()):
+        raise TrainingDiverged(
+            f"{desc}: weights not finite (NaN or inf) after step {done}; training stopped and "
+            "nothing was saved"
+        )
+
+
 @dataclass(frozen=True)
 class LoopPlan:
     total_steps: int
@@ -73,6 +118,7 @@ def optimise(
     on_eval: Callable[[int], None] | None = None,
     finish_early: Callable[[int], bool] | None = None,
     after_step: Callable[[int], None] | None = None,
+    watch: FiniteWatch | None = None,
 ) -> int:
     """Optimiser steps `start` .. `plan.total_steps - 1`; returns the number of steps done.
 
@@ -81,7 +127,11 @@ def optimise(
     tensors. Logging happens on the first step, every `log_steps` and the last; evaluation every
     `eval_steps` and on the last. `finish_early(done)` true makes `done` the last step (a time
     budget); `after_step(done)` runs after everything else (checkpoints; it may raise to stop).
+    A non-finite loss or gradient norm raises TrainingDiverged on the next log step or at the end
+    (pass `watch` to check it yourself too, e.g. before a checkpoint); so do non-finite weights
+    at the end.
     """
+    watch = watch or FiniteWatch(plan.desc)
     done = start
     with tqdm(
         total=plan.total_steps, initial=start, desc=plan.desc, unit="step", mininterval=1.0
@@ -90,14 +140,16 @@ def optimise(
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(done)
             values = accumulate(done)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), plan.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), plan.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             done += 1
+            watch.observe(done, values["loss"], norm)
             bar.update(1)
             early = finish_early is not None and finish_early(done)
             last = done == plan.total_steps or early
             if done == 1 or done % plan.log_steps == 0 or last:
+                watch.check()  # read_back syncs here anyway
                 floats = read_back(values)
                 on_log(done, floats)
                 bar.set_postfix(loss=f"{floats['loss']:.4f}")
@@ -107,4 +159,7 @@ def optimise(
                 after_step(done)
             if early:
                 break
+    watch.check()
+    if done > start:
+        require_finite_weights(model, plan.desc, done)
     return done

@@ -9,6 +9,7 @@ pitfall).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,6 +97,12 @@ def check_loss_config(loss_cfg) -> None:
                 f"config loss.terms: unknown term {term!r}; one of {sorted(SEMANTIC_TERMS)}"
             )
     parse_schedule(loss_cfg.schedule)
+    for term, options in loss_cfg.term_options.items():
+        for key, value in options.items():
+            if not math.isfinite(value):
+                raise ConfigError(
+                    f"config loss.term_options.{term}.{key}: must be finite, got {value}"
+                )
 
 
 @dataclass

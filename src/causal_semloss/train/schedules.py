@@ -18,7 +18,8 @@ _ARITY = {"constant": 1, "linear": 2, "cosine": 2, "step": 3}
 
 
 def parse_schedule(spec: str) -> Callable[[float], float]:
-    """`spec` -> f(progress in [0, 1]) -> λ. Raises ConfigError on bad syntax or λ < 0."""
+    """`spec` -> f(progress in [0, 1]) -> λ. Raises ConfigError on bad syntax, a value that is not
+    finite, or λ < 0."""
     match = _CALL.match(spec or "")
     if not match or match.group(1) not in _ARITY:
         raise ConfigError(
@@ -31,6 +32,8 @@ def parse_schedule(spec: str) -> Callable[[float], float]:
         raise ConfigError(f"schedule {spec!r}: arguments must be numbers") from None
     if len(args) != _ARITY[name]:
         raise ConfigError(f"schedule {spec!r}: {name} takes {_ARITY[name]} argument(s)")
+    if not all(math.isfinite(v) for v in args):
+        raise ConfigError(f"schedule {spec!r}: every value must be finite (no nan or inf)")
     values = args if name != "step" else args[:2]
     if any(v < 0 for v in values):
         raise ConfigError(f"schedule {spec!r}: λ must be >= 0")

@@ -26,7 +26,7 @@ from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.run_logger import make_logger
 from causal_semloss.train.checkpoints import load_checkpoint, save_checkpoint
 from causal_semloss.train.finetune_data import uses_premise_batches
-from causal_semloss.train.loop import LoopPlan, lr_factor, optimise
+from causal_semloss.train.loop import FiniteWatch, LoopPlan, lr_factor, optimise
 from causal_semloss.train.losses import GROUP_TERMS, compute_loss, logits_start
 from causal_semloss.train.sampling import BatchPlanner
 from causal_semloss.train.schedules import lambda_at, parse_schedule
@@ -36,7 +36,12 @@ CHECKPOINT = "checkpoint.pt"
 
 
 class TrainingInterrupted(Exception):
-    """SIGINT/SIGTERM arrived: a checkpoint was written; rerunning with the same dir resumes."""
+    """SIGINT/SIGTERM arrived: a checkpoint was written; rerunning with the same dir resumes.
+    `signum` is the signal that stopped it (None when stopped by `interrupt_at`)."""
+
+    def __init__(self, message: str, signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
 
 
 @dataclass
@@ -101,9 +106,13 @@ class Trainer:
         )
         self.state = TrainState()
         self._stop = False
+        self._signum: int | None = None
+        self.watch = FiniteWatch("train")
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
+        """Checkpoint the current state — never one a non-finite step produced."""
+        self.watch.check()
         save_checkpoint(
             self.out_dir / CHECKPOINT,
             self.cfg,
@@ -194,6 +203,7 @@ class Trainer:
     # -- the loop (causal_semloss.train.loop) and its callbacks -------------------------------------
     def _request_stop(self, signum, frame) -> None:
         self._stop = True
+        self._signum = self._signum or signum
 
     def _log(self, logger, done: int, metrics: dict) -> None:
         for key in ("loss", "ce", "lambda", "lr"):
@@ -229,7 +239,8 @@ class Trainer:
             self.save_checkpoint()
             raise TrainingInterrupted(
                 f"interrupted at step {done}/{self.total_steps}; checkpoint in "
-                f"{self.out_dir}; rerun with the same output dir to resume"
+                f"{self.out_dir}; rerun with the same output dir to resume",
+                signum=self._signum,
             )
 
     def run(self, interrupt_at: int | None = None, logger=None) -> TrainState:
@@ -265,6 +276,7 @@ class Trainer:
                 on_log=lambda done, values: self._log(logger, done, values),
                 on_eval=lambda done: self._validate_and_log(logger, done),
                 after_step=lambda done: self._after_step(done, interrupt_at),
+                watch=self.watch,
             )
             if self.state.validation:
                 logger.summary({f"final/val_{k}": v for k, v in self.state.validation[-1].items()})
