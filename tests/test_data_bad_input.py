@@ -142,3 +142,119 @@ def test_empty_and_non_object_files_exit_2(tmp_path):
             "causal_semloss.data.check", str(tmp_path / name), "--task", "transitivity"
         )
         assert result.returncode == 2 and message in result.stderr
+
+
+MARKED = ("हिन्दी", "محمّد", "x̃")  # Devanagari vowel signs and virama, Arabic shadda, x + tilde
+
+
+def test_names_with_combining_marks_parse_with_exact_oracle_labels(tmp_path):
+    a, b, c = MARKED
+    chain = f"{a} causes {b}. {b} causes {c}."
+    rows = [
+        {"premise": chain, "hypothesis": f"Does {a} cause {c}?", "label": "Yes"},
+        {"premise": chain, "hypothesis": f"Does {c} cause {a}?", "label": "No"},
+        {"premise": "x causes y.", "hypothesis": f"Does {c} cause y?", "label": "No"},  # x̃ != x
+    ]
+    loaded = load_external(_write(tmp_path / "m.jsonl", rows), "transitivity")
+    assert loaded.summary() == {
+        "n": 3,
+        "valid": 3,
+        "invalid": {},
+        "info": {"isolated_query_node": 1},
+    }
+    assert loaded.records[0]["edges"] == [[a, b], [b, c]]
+    assert [r["oracle"] for r in loaded.records] == [True, False, False]
+    dsep = {"premise": chain, "hypothesis": f"Are {a} and {c} d-separated given {{{b}}}?"}
+    rows = [
+        {**dsep, "label": "Yes"},
+        {**dsep, "hypothesis": f"Are {a} and {c} d-separated?", "label": "No"},
+    ]
+    assert load_external(_write(tmp_path / "d.jsonl", rows), "dseparation").n_valid == 2
+
+
+def test_a_lone_surrogate_is_invalid_unicode_and_the_kept_row_is_encodable(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"premise": "A causes B.", "hypothesis": "Does A cause B?\\ud800", "label": "Yes"}\n'
+        '{"premise": "A\\udc00 causes B.", "hypothesis": "Does A cause B?", "label": "Yes"}\n'
+    )
+    assert check_external(path, "transitivity")["invalid"] == {"invalid_unicode": 2}
+    kept = load_external(path, "transitivity").records
+    assert [r["invalid_reason"] for r in kept] == ["invalid_unicode"] * 2
+    for record in kept:
+        (record["premise"] + record["hypothesis"]).encode("utf-8")  # what the tokenizer needs
+    assert kept[0]["oracle"] is True  # the rest of the row still parses
+
+
+def test_labeled_rows_marked_companion_are_evaluated(tmp_path):
+    rows = [{**ROW, "companion": True}, {**ROW, "label": None, "companion": True}]
+    loaded = load_external(_write(tmp_path / "c.jsonl", rows), "transitivity")
+    assert [r["label"] for r in loaded.records] == ["Yes"]
+    assert loaded.skipped == {"companion": 1}
+    assert loaded.summary()["info"] == {"companion": 1, "labeled_companion": 1}
+
+
+def test_keep_mode_scores_invalid_rows_against_the_oracle_where_it_ran(tmp_path):
+    rows = [
+        {**ROW, "label": "Maybe"},
+        {"premise": "A never causes B.", "hypothesis": "Does A cause B?", "label": "Maybe"},
+        {"premise": "A never causes B.", "hypothesis": "Does A cause B?", "label": "No"},
+    ]
+    loaded = load_external(_write(tmp_path / "k.jsonl", rows), "transitivity")
+    assert [(r["line"], r["oracle"], r["label"]) for r in loaded.records] == [
+        (1, True, None),
+        (3, None, "No"),
+    ]
+    assert loaded.skipped == {"no_answer": 1}
+    assert loaded.n_rows == len(loaded.records) + sum(loaded.skipped.values())
+
+
+def test_a_file_of_the_other_task_is_refused_with_a_hint(tmp_path):
+    path = _write(tmp_path / "t.jsonl", [ROW, {**ROW, "label": "No"}])
+    with pytest.raises(DataError, match="no row holds a dseparation question.*external_task"):
+        load_external(path, "dseparation")
+
+
+def test_an_overlong_line_is_counted_without_being_parsed(tmp_path, monkeypatch):
+    import causal_semloss.input_files as input_files
+
+    monkeypatch.setattr(input_files, "MAX_LINE_BYTES", 1000)
+    rows = [ROW, {**ROW, "premise": "A causes B. " * 200}, ROW]
+    path = _write(tmp_path / "long.jsonl", rows)
+    assert check_external(path, "transitivity") == {
+        "n": 3,
+        "valid": 2,
+        "invalid": {"line_too_long": 1},
+        "info": {},
+    }
+    loaded = load_external(path, "transitivity")
+    assert [r["line"] for r in loaded.records] == [1, 3]
+    assert loaded.skipped == {"no_answer": 1}
+
+
+def test_long_dotted_names_parse_in_linear_memory():
+    import tracemalloc
+
+    premise = "a." * 100_000 + "a causes b."
+    line = json.dumps({"premise": premise, "hypothesis": "Does b cause a?", "label": "No"})
+    tracemalloc.start()
+    try:
+        (record,) = scan_rows([(1, line)], source="x.jsonl", task="transitivity")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert record["valid"]
+    assert peak < 12 * len(line), peak / len(line)
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "missing"])
+def test_paths_that_are_not_files_say_what_they_are(tmp_path, kind):
+    path, message = {
+        "directory": (tmp_path, "is a directory"),
+        "device": (Path("/dev/null"), "not a regular file"),
+        "missing": (tmp_path / "nope.jsonl", "no such file"),
+    }[kind]
+    with pytest.raises(DataError, match=f"{path}: {message}"):
+        check_external(path, "transitivity")
+    with pytest.raises(DataError, match=f"{path}: {message}"):
+        load_external(path, "transitivity")

@@ -11,6 +11,7 @@ from causal_semloss.graphs import NAME_ALPHABET
 from causal_semloss.text import (
     NAME_RE,
     NAME_SEPARATORS,
+    RESERVED_WORDS,
     is_name,
     parse_premise,
     parse_question,
@@ -109,3 +110,47 @@ def test_render_parse_round_trip(names, data):
         y,
         [],
     )
+
+
+# A word starts with a letter, digit or "_"; combining marks (Mn, Mc, Me) may follow it.
+_MARKED_WORD = st.builds(
+    lambda first, rest: first + rest,
+    st.characters(categories=("L", "Nd")),
+    st.text(st.characters(categories=("L", "M", "Nd")), max_size=4),
+)
+_MARKED_NAMES = st.builds(
+    lambda first, rest: first + "".join(sep + word for sep, word in rest),
+    _MARKED_WORD,
+    st.lists(st.tuples(st.sampled_from(NAME_SEPARATORS), _MARKED_WORD), max_size=2),
+).filter(lambda name: name.lower() not in RESERVED_WORDS)
+
+
+@pytest.mark.parametrize("name", ["हिन्दी", "محمّد", "x̃", "Bär", "a\u20dd"])
+def test_names_may_carry_combining_marks(name):
+    assert is_name(name)
+    assert parse_premise(f"{name} causes B.") == [(name, "B")]
+    assert parse_question("transitivity", f"Does {name} cause B?") == (name, "B", [])
+    assert not is_name("\u0303x")  # a mark cannot start a word
+
+
+@settings(max_examples=150, deadline=None)
+@given(names=st.lists(_MARKED_NAMES, min_size=2, max_size=6, unique=True), data=st.data())
+def test_render_parse_round_trip_with_combining_marks(names, data):
+    pairs = [(u, v) for u in names for v in names if u != v]
+    edges = data.draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=8, unique=True))
+    assert parse_premise(render_premise(edges)) == edges
+    x, y = edges[0]
+    given_nodes = [n for n in names if n not in (x, y)][:2]
+    hypothesis = render_hypothesis("Are {x} and {y} d-separated given {given}?", x, y, given_nodes)
+    assert parse_question("dseparation", hypothesis) == (x, y, given_nodes)
+
+
+def test_every_combining_mark_lies_in_the_planes_scanned():
+    import sys
+    import unicodedata
+
+    from causal_semloss.text import MARK_PLANES
+
+    scanned = {c for plane in MARK_PLANES for c in plane}
+    marks = (c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c))[0] == "M")
+    assert all(c in scanned for c in marks)

@@ -6,10 +6,14 @@ exists for external JSONL sets, whose rows are text only.
 
 Grammar (tested by a render -> parse round trip on random Unicode names):
 
-    name     := word (sep word)*        word: Unicode letters, digits, "_"; sep: - ' ’ . ‐ ‑
+    name     := word (sep word)*        sep: - ' ’ . ‐ ‑
+    word     := a Unicode letter, digit or "_", then any of those or combining marks (M*)
     sentence := name "causes" name      words separated by whitespace
     premise  := sentence (("." | whitespace) sentence)* "."?
 
+Combining marks (categories Mn, Mc, Me) make "हिन्दी", "محمّد" and "x̃" single names; a word may not
+start with one. Repeats are possessive, so matching a name keeps no backtracking state: memory
+stays flat however long a line is ("a.a.a...." of 10 MB once cost ~85x its size).
 A separator counts only *between* word characters, so the period that ends "A causes B." is
 never part of B, while "A-1", "O'Neil" and "St.Paul" are single names. Sentences may run
 together without periods ("A causes B B causes C"), but a period needs a space after it:
@@ -22,12 +26,32 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import chain
 
 from causal_semloss.oracles import Edge
 
 NAME_SEPARATORS = "-'’.‐‑"
-NAME = rf"\w+(?:[{re.escape(NAME_SEPARATORS)}]\w+)*"
+# Unicode places combining marks in planes 0, 1 and 14 only (a test checks the whole range).
+MARK_PLANES = (range(0x20000), range(0xE0000, 0xF0000))
+
+
+def _ranges(codes: Iterator[int]) -> str:
+    """A regex character-class body for the code points `codes` (ascending), as ranges."""
+    spans: list[list[int]] = []
+    for code in codes:
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return "".join(
+        re.escape(chr(lo)) + (f"-{re.escape(chr(hi))}" if hi > lo else "") for lo, hi in spans
+    )
+
+
+MARKS = _ranges(c for c in chain(*MARK_PLANES) if unicodedata.category(chr(c))[0] == "M")
+WORD = rf"\w[\w{MARKS}]*+"
+NAME = rf"{WORD}(?:[{re.escape(NAME_SEPARATORS)}]{WORD})*+"
 NAME_RE = re.compile(NAME)
 # One sentence at a position: the name, "causes", the name, then a period, whitespace or the end.
 SENTENCE_RE = re.compile(rf"\s*({NAME})\s+causes\s+({NAME})(?:\s*\.|(?=\s)|\s*$)")

@@ -1,13 +1,23 @@
 """Load external JSONL sets ({premise, hypothesis, label} or {prompt, completion}) and check
 every row against the oracle.
 
-Invalid rows are classified by reason and, by `on_invalid`, kept with a flag (default, so a
-report can show metrics on all rows and on valid rows), dropped, or turned into an error.
-Nothing is dropped silently: `LoadedSet.invalid_counts` says what happened to which rows, and
-`LoadedSet.info_counts` counts valid rows worth knowing about (a query node that the premise
-never mentions is a valid, isolated node: `isolated_query_node`; an unlabeled companion
-question of a generated training split, `"companion": true`, is checked against the oracle,
-counted as `companion` and never evaluated).
+Invalid rows are classified by reason (the first that applies, in the order of `REASONS`) and,
+by `on_invalid`, kept with a flag (default, so a report can show metrics on all rows and on
+valid rows), dropped, or turned into an error. Nothing is dropped silently: `invalid_counts`
+says which rows failed which check, `info_counts` counts valid rows worth knowing about (a query
+node the premise never mentions is a valid, isolated node: `isolated_query_node`), and
+`skipped` says why each row that is not in `records` is not (rows == records + skipped):
+- `companion`: an unlabeled companion question of a generated training split
+  (`"companion": true`, no label) is checked against the oracle, never evaluated. A companion
+  row that carries a label is an ordinary labeled row (counted as info `labeled_companion`).
+- `dropped`: an invalid row under on_invalid=drop.
+- `no_answer`: an invalid row kept under on_invalid=keep but with nothing to score it against.
+  Keep mode scores a kept row against the oracle where the oracle could run (a row with a bad
+  label but a readable premise and question) and against the file's Yes/No label otherwise.
+Text with a lone surrogate (a JSON "\\ud800", which no encoding can carry) is `invalid_unicode`;
+the row keeps its text with U+FFFD in its place. A line over `input_files.MAX_LINE_BYTES` is
+`line_too_long`, counted without being parsed. A file in which no row holds the task's question
+but some row is `unparseable_question` is refused (it is probably a set of the other task).
 Invalid UTF-8, malformed JSON or a row with neither shape is always an error naming the file
 and line. Files are read line by line (`scan_external` is a generator), so a file of any size
 is checked in flat memory by `check_external`.
@@ -21,21 +31,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
+from causal_semloss.data.external_rows import (
+    DEFAULT_MAX_NODES,
+    LONE_SURROGATE,
+    REASONS,
+    classify_row,
+    normalize_label,
+    text_fields,
+)
 from causal_semloss.errors import DataError
-from causal_semloss.oracles import build_graph, is_acyclic, oracle_answer
-from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.text import normalize_text, parse_premise, parse_question, split_question
+from causal_semloss.input_files import read_lines, require_input_file
+
+__all__ = ["DEFAULT_MAX_NODES", "REASONS", "classify_row", "normalize_label"]
 
 ON_INVALID = ("keep", "drop", "error")
-INFO_COUNTS = ("isolated_query_node", "companion")
-# The default data setting's data.max_nodes: for callers outside a composed config (the check
-# CLI, library use); runs pass cfg.data.max_nodes.
-DEFAULT_MAX_NODES = int(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml").max_nodes)
-UTF8_BOM = b"\xef\xbb\xbf"
-# The paper's completion ends with the chat turn's end marker: "Yes<end_of_turn>".
-END_OF_TURN = "<end_of_turn>"
+INFO_COUNTS = ("isolated_query_node", "companion", "labeled_companion")
+SKIP_REASONS = ("companion", "dropped", "no_answer")
 
 
 @dataclass
@@ -46,6 +57,7 @@ class LoadedSet:
     n_rows: int
     invalid_counts: Counter = field(default_factory=Counter)
     info_counts: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # rows not in `records`, by why
 
     @property
     def n_valid(self) -> int:
@@ -64,109 +76,21 @@ def summary_of(n_rows: int, invalid: Counter, info: Counter) -> dict:
     }
 
 
-def normalize_label(raw) -> bool | None:
-    """Yes/No in any case after trimming whitespace; anything else (True, "Maybe", 1) is None."""
-    if not isinstance(raw, str):
-        return None
-    return {"yes": True, "no": False}.get(raw.strip().lower())
-
-
-def _text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
-    """(premise, hypothesis, raw label) of either row shape; a prompt is split at the question."""
-    if "premise" in row or "hypothesis" in row:
-        for key in ("premise", "hypothesis", "label"):
-            if key not in row:
-                raise DataError(f"{where}: missing field {key!r}")
-            if key != "label" and not isinstance(row[key], str):
-                raise DataError(f"{where}: field {key!r} must be a string")
-        return row["premise"], row["hypothesis"], row["label"]
-    if "prompt" in row:
-        if "completion" not in row:
-            raise DataError(f"{where}: missing field 'completion'")
-        if not isinstance(row["prompt"], str):
-            raise DataError(f"{where}: field 'prompt' must be a string")
-        completion = row["completion"]
-        if isinstance(completion, str):
-            completion = completion.strip().removesuffix(END_OF_TURN)
-        return (*split_question(task, row["prompt"]), completion)
-    raise DataError(
-        f"{where}: expected fields premise/hypothesis/label or prompt/completion, got {sorted(row)}"
-    )
-
-
-def classify_row(
-    task: str,
-    premise: str,
-    hypothesis: str,
-    raw_label,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    companion: bool = False,
-) -> tuple[dict, str | None]:
-    """Structured form + oracle answer of one row, and the reason it is invalid (or None).
-
-    `info["isolated"]` lists query or conditioning nodes absent from the premise: they are
-    nodes without edges (never a reason to reject the row).
-    """
-    label = normalize_label(raw_label)
-    edges = parse_premise(normalize_text(premise))
-    info: dict = {
-        "edges": None if edges is None else [list(e) for e in edges],
-        "query": None,
-        "given": [],
-        "oracle": None,
-        "isolated": [],
-    }
-    if label is None and not (companion and raw_label is None):
-        return info, "bad_label"
-    info["label"] = None if label is None else ("Yes" if label else "No")
-    if edges is None:
-        return info, "unparseable_premise"
-    nodes = {node for edge in edges for node in edge}
-    if len(nodes) > max_nodes:
-        return info, "too_large"
-    question = parse_question(task, normalize_text(hypothesis))
-    if question is None:
-        return info, "unparseable_question"
-    x, y, given = question
-    info["query"], info["given"] = [x, y], given
-    if x == y:
-        return info, "self_query"
-    if x in given or y in given:
-        return info, "query_in_given"
-    info["isolated"] = [node for node in dict.fromkeys((x, y, *given)) if node not in nodes]
-    graph = build_graph(edges, nodes=info["isolated"])
-    if not is_acyclic(graph):
-        return info, "cyclic_premise"
-    answer = oracle_answer(task, graph, x, y, given)
-    info["oracle"] = answer
-    return info, None if label is None or answer == label else "label_mismatch"
-
-
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line, decoded one at a time; a leading BOM is dropped."""
-    with open(path, "rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if line_no == 1:
-                raw = raw.removeprefix(UTF8_BOM)
-            try:
-                yield line_no, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(
-                    f"{path}:{line_no}: not UTF-8 (byte 0x{raw[exc.start]:02x})"
-                ) from None
-
-
 def scan_rows(
-    lines: Iterable[tuple[int, str]],
+    lines: Iterable[tuple[int, str | None]],
     *,
     source: str,
     task: str,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> Iterator[dict]:
     """One checked record per non-blank line, lazily: `lines` is consumed as records are asked
-    for. Raises DataError (naming `source` and the line) on a malformed line."""
+    for; a line given as None was too long to read (`line_too_long`). Raises DataError (naming
+    `source` and the line) on a malformed line."""
     stem = Path(source).stem
     for line_no, line in lines:
+        if line is None:
+            yield _record(stem, task, line_no, "", "", {**UNREAD, "label": None}, "line_too_long")
+            continue
         if not line.strip():
             continue
         where = f"{source}:{line_no}"
@@ -176,31 +100,47 @@ def scan_rows(
             raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
-        premise, hypothesis, raw_label = _text_fields(row, where, task)
-        companion = row.get("companion") is True
-        info, reason = classify_row(task, premise, hypothesis, raw_label, max_nodes, companion)
-        yield {
-            "id": f"{stem}-{line_no:07d}",
-            "task": task,
-            "split": stem,
-            "premise": premise.strip(),
-            "hypothesis": hypothesis.strip(),
-            "graph_id": f"{stem}-{line_no:07d}",
-            "line": line_no,
-            "valid": reason is None,
-            "invalid_reason": reason,
-            "companion": companion,
-            **info,
-        }
+        premise, hypothesis, raw_label = text_fields(row, where, task)
+        broken = LONE_SURROGATE.search(premise + hypothesis) is not None
+        premise, hypothesis = (LONE_SURROGATE.sub("\ufffd", t) for t in (premise, hypothesis))
+        flagged = row.get("companion") is True
+        unlabeled = flagged and raw_label is None
+        info, reason = classify_row(task, premise, hypothesis, raw_label, max_nodes, unlabeled)
+        record = _record(stem, task, line_no, premise, hypothesis, info, reason)
+        record["invalid_reason"] = "invalid_unicode" if broken else reason
+        record["valid"] = record["invalid_reason"] is None
+        record["companion"], record["labeled_companion"] = unlabeled, flagged and not unlabeled
+        yield record
+
+
+# The structure of a line that was not read.
+UNREAD = {"edges": None, "query": None, "given": [], "oracle": None, "isolated": []}
+
+
+def _record(
+    stem: str, task: str, line_no: int, premise: str, hypothesis: str, info: dict, reason
+) -> dict:
+    return {
+        "id": f"{stem}-{line_no:07d}",
+        "task": task,
+        "split": stem,
+        "premise": premise.strip(),
+        "hypothesis": hypothesis.strip(),
+        "graph_id": f"{stem}-{line_no:07d}",
+        "line": line_no,
+        "valid": reason is None,
+        "invalid_reason": reason,
+        "companion": False,
+        "labeled_companion": False,
+        **info,
+    }
 
 
 def scan_external(
     path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES
 ) -> Iterator[dict]:
     """Every row of a JSONL file as a checked record, streamed (never the whole file in memory)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    path = require_input_file(path)
     return scan_rows(read_lines(path), source=str(path), task=task, max_nodes=max_nodes)
 
 
@@ -210,8 +150,9 @@ def _count(record: dict, invalid: Counter, info: Counter) -> None:
     else:
         if record["isolated"]:
             info["isolated_query_node"] += 1
-        if record["companion"]:
-            info["companion"] += 1
+        for name in ("companion", "labeled_companion"):
+            if record[name]:
+                info[name] += 1
 
 
 def _counted(path, task: str, max_nodes: int, invalid: Counter, info: Counter) -> Iterator[dict]:
@@ -241,25 +182,26 @@ def load_external(
     """Read and check every row of a JSONL file; see the module docstring for the contract."""
     if on_invalid not in ON_INVALID:
         raise DataError(f"on_invalid={on_invalid!r}: expected one of {ON_INVALID}")
-    records: list[dict] = []
-    invalid: Counter = Counter()
-    info: Counter = Counter()
-    n_rows = 0
-    for record in _counted(path, task, max_nodes, invalid, info):
-        n_rows += 1
+    loaded = LoadedSet(path=str(path), task=task, records=[], n_rows=0)
+    questions = 0
+    for record in _counted(path, task, max_nodes, loaded.invalid_counts, loaded.info_counts):
+        loaded.n_rows += 1
+        questions += record["query"] is not None
         reason = record["invalid_reason"]
-        if record["companion"] and reason is None:
-            continue  # unlabeled, for the constraint loss: counted above, never evaluated
         if reason is not None and on_invalid == "error":
             raise DataError(f"{path}:{record['line']}: invalid row ({reason})")
-        if reason is not None and on_invalid == "drop":
-            continue
-        records.append(record)
-    return LoadedSet(
-        path=str(path),
-        task=task,
-        records=records,
-        n_rows=n_rows,
-        invalid_counts=invalid,
-        info_counts=info,
-    )
+        if record["companion"]:
+            loaded.skipped["companion"] += 1  # unlabeled, for the constraint loss: never scored
+        elif reason is not None and on_invalid == "drop":
+            loaded.skipped["dropped"] += 1
+        elif record["oracle"] is None and record["label"] is None:
+            loaded.skipped["no_answer"] += 1
+        else:
+            loaded.records.append(record)
+    unparsed = loaded.invalid_counts["unparseable_question"]
+    if questions == 0 and unparsed:
+        raise DataError(
+            f"{path}: no row holds a {task} question ({unparsed} of {loaded.n_rows} rows "
+            "unparseable_question); for a set of another task set eval.external_task"
+        )
+    return loaded
