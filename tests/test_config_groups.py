@@ -11,8 +11,12 @@ from causal_semloss.config_checks import checked
 from causal_semloss.paths import CONFIG_DIR
 
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+# Nested groups too (model/prompt): (group path, option).
+NESTED = sorted(f"{g}/{p.name}" for g in GROUPS for p in (CONFIG_DIR / g).iterdir() if p.is_dir())
 OPTIONS = [
-    (group, path.stem) for group in GROUPS for path in sorted((CONFIG_DIR / group).glob("*.yaml"))
+    (group, path.stem)
+    for group in GROUPS + NESTED
+    for path in sorted((CONFIG_DIR / group).glob("*.yaml"))
 ]
 
 
@@ -41,6 +45,8 @@ def test_option_composes_and_validates(group, option):
         assert cfg.variant.name == option
     elif group in ("task", "loss", "model"):
         assert cfg[group].name == option
+    elif group == "model/prompt":
+        assert cfg.model.prompt.name == option
 
 
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local", "slurm"])

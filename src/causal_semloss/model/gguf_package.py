@@ -131,6 +131,8 @@ def _write_card(staging: Path, card: dict) -> None:
     }
     write_json(staging / CARD, card)
     os.chmod(staging, 0o755)
+    for file in staging.iterdir():
+        os.chmod(file, 0o644)
 
 
 def _source_card(module, package_cfg, gguf_sha256: str) -> dict:
