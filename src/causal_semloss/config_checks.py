@@ -9,7 +9,8 @@ import math
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from causal_semloss.errors import ConfigError
+from causal_semloss.errors import ConfigError, DataError
+from causal_semloss.input_files import require_input_file
 from causal_semloss.schema import (
     ALL_SPLITS,
     GENERATED_SPLITS,
@@ -35,6 +36,11 @@ def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
         raise ConfigError(f"config {key}: {msg}" if key else f"config: {msg}") from None
     validate(merged)
     return merged
+
+
+# Seeds reach torch.manual_seed (64-bit, after the loop multiplies them by its epoch stride)
+# and NumPy's generators: a bounded range keeps every derived seed valid.
+SEED_LIMIT = 2**32
 
 
 def _require(ok: bool, key: str, message: str) -> None:
@@ -108,6 +114,7 @@ def validate_model(model: ModelConfig) -> None:
     for key in ("template", "answer"):
         _require("{" in model.prompt[key], f"model.prompt.{key}", "has no {field} to fill")
     pc = model.pretrain
+    _check_seed(pc.seed, "model.pretrain.seed")
     _require(pc.steps >= 0, "model.pretrain.steps", "must be >= 0")
     _require(
         pc.steps == 0 or model.source == "config",
@@ -163,8 +170,13 @@ def validate_training(cfg: DictConfig) -> None:
     )
 
 
+def _check_seed(seed: int, key: str) -> None:
+    _require(0 <= seed < SEED_LIMIT, key, f"must be in [0, 2**32), got {seed}")
+
+
 def validate(cfg: DictConfig) -> None:
     """Range and name checks the type system cannot express."""
+    _check_seed(cfg.seed, "seed")
     task = cfg.task
     _require(task.name in TASKS, "task.name", f"unknown task {task.name!r}; one of {TASKS}")
     for name, shape in task.splits.items():
@@ -219,7 +231,24 @@ def validate_eval(ev: EvalConfig) -> None:
         "expected keep, drop or error",
     )
     _require(ev.method in ("logits", "generate"), "eval.method", "expected logits or generate")
-    _require(ev.batch_size > 0, "eval.batch_size", "must be > 0")
+    for key in ("batch_size", "threads", "generate_tokens", "max_prompt_tokens"):
+        _require(ev[key] > 0, f"eval.{key}", f"must be > 0, got {ev[key]}")
+    for key in ("cpu_batch_tokens", "min_shared_prefix"):
+        _require(
+            ev[key] is None or ev[key] > 0, f"eval.{key}", f"must be > 0 or null, got {ev[key]}"
+        )
     _require(ev.bootstrap >= 0, "eval.bootstrap", "must be >= 0")
     _require(0.5 < ev.collapse_threshold <= 1, "eval.collapse_threshold", "must be in (0.5, 1]")
     _require(ev.max_examples is None or ev.max_examples > 0, "eval.max_examples", "must be > 0")
+    validate_external_paths(ev.external)
+
+
+def validate_external_paths(paths: list[str]) -> None:
+    """Every eval.external file exists and can be read, checked at start-up (before any
+    training); each is listed once (its metrics key is `<task>/external:<path>`)."""
+    for index, path in enumerate(paths):
+        _require(path not in paths[:index], "eval.external", f"lists {path} twice")
+        try:
+            require_input_file(path)
+        except DataError as exc:
+            raise ConfigError(f"config eval.external: {exc}") from None

@@ -193,6 +193,7 @@ class EvalConfig:
     on_invalid: str = MISSING
     method: str = MISSING
     generate_tokens: int = MISSING
+    max_prompt_tokens: int = MISSING
     batch_size: int = MISSING
     threads: int = MISSING
     cpu_batch_tokens: int | None = MISSING
