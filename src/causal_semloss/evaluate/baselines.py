@@ -17,9 +17,12 @@ def always_no(record: dict) -> bool:
 
 def direct_link(record: dict) -> bool:
     """Transitivity: Yes iff "x causes y" is a sentence. D-separation: Yes (separated) iff no
-    sentence mentions x and y together."""
+    sentence mentions x and y together. An external row kept by on_invalid=keep whose premise
+    or question did not parse gives the heuristic no sentence to read: no link."""
+    if record.get("query") is None:
+        return record["task"] != "transitivity"
     x, y = record["query"]
-    edges = {tuple(e) for e in record["edges"] or []}
+    edges = {tuple(e) for e in record.get("edges") or []}
     if record["task"] == "transitivity":
         return (x, y) in edges
     return (x, y) not in edges and (y, x) not in edges

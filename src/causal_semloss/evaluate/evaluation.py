@@ -7,7 +7,6 @@ Everything a table shows is recomputable from `predictions/*.jsonl` without the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,12 +14,11 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from causal_semloss.atomic import write_json, write_jsonl
-from causal_semloss.data.build import build_data, config_for_task, read_split
-from causal_semloss.data.external import load_external
-from causal_semloss.data.records import take_by_class, truth
+from causal_semloss.data.records import truth
 from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
 from causal_semloss.evaluate.baselines import BASELINES
+from causal_semloss.evaluate.eval_sets import encode_capped, load_eval_sets
 from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -29,60 +27,33 @@ from causal_semloss.evaluate.metrics import (
     mean_of,
 )
 from causal_semloss.model.backbone import Backbone
-from causal_semloss.model.batches import encode_records
+from causal_semloss.model.batches import EncodedSet, encode_records
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.schema import OOD_SPLITS
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class EvalSet:
-    task: str
-    split: str
-    records: list[dict]
-    external: bool = False
-    invalid_counts: dict | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.task}/{self.split}"
-
-
-def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
-    sets = []
-    cap = cfg.eval.max_examples
-    for task in cfg.eval.tasks:
-        data_dir, _, _ = build_data(config_for_task(cfg, task))
-        for split in cfg.eval.splits:
-            records = read_split(data_dir, split)
-            sets.append(EvalSet(task, split, stratified_head(records, cap) if cap else records))
-    for path in cfg.eval.external:
-        loaded = load_external(
-            path,
-            cfg.eval.external_task or cfg.task.name,
-            on_invalid=cfg.eval.on_invalid,
-            max_nodes=cfg.data.max_nodes,
-        )
-        sets.append(EvalSet(loaded.task, Path(path).stem, loaded.records, True, loaded.summary()))
-    return sets
-
-
-def stratified_head(records: list[dict], cap: int) -> list[dict]:
-    """The first `cap` records keeping the split's Yes share (so a capped balanced split stays
-    balanced), in file order."""
-    if len(records) <= cap:
-        return records
-    yes_share = sum(truth(r) for r in records) / len(records)
-    quota = {True: round(cap * yes_share), False: cap - round(cap * yes_share)}
-    return list(take_by_class(records, quota))
-
-
 def predict(
     backbone: Backbone, records: list[dict], cfg: DictConfig, progress=None
 ) -> tuple[list[bool], list[float | None]]:
     """Predicted Yes per record and the Yes−No logit margin (None with eval.method=generate)."""
-    encoded = encode_records(records, backbone.tokenizer, cfg.model.prompt)
+    return predict_encoded(
+        backbone, encode_records(records, backbone.tokenizer, cfg.model.prompt), cfg, progress
+    )
+
+
+def predict_encoded(
+    backbone: Backbone, encoded: EncodedSet, cfg: DictConfig, progress=None
+) -> tuple[list[bool], list[float | None]]:
+    """`predict` on prompts already tokenized; none may be over eval.max_prompt_tokens (a
+    ConfigError before any tensor is built: `encode_capped` decides what happens to them)."""
+    longest = max((len(ids) for ids in encoded.prompt_ids), default=0)
+    if longest > cfg.eval.max_prompt_tokens:
+        raise ConfigError(
+            f"a prompt of {longest} tokens is over eval.max_prompt_tokens="
+            f"{cfg.eval.max_prompt_tokens}"
+        )
     if cfg.eval.method == "logits":
         margins = yes_no_margins(
             backbone.model,
@@ -96,7 +67,7 @@ def predict(
             **scoring_options(cfg.eval, next(backbone.model.parameters()).device),
         )
         return (margins > 0).tolist(), margins.tolist()
-    return generate_answers(backbone, encoded, cfg, progress), [None] * len(records)
+    return generate_answers(backbone, encoded, cfg, progress), [None] * len(encoded)
 
 
 @torch.no_grad()
@@ -156,9 +127,11 @@ def evaluate(
     baselines: dict[str, dict] = {name: {} for name in BASELINES}
     with tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar:
         for eval_set in sets:
+            encoded = encode_capped(eval_set, backbone.tokenizer, cfg)
             if not eval_set.records:
-                raise ConfigError(f"eval set {eval_set.key} is empty")
-            predicted, margins = predict(backbone, eval_set.records, cfg, progress=bar.update)
+                skipped = dict(eval_set.skipped) or "no rows"
+                raise ConfigError(f"eval set {eval_set.key} has no row to score ({skipped})")
+            predicted, margins = predict_encoded(backbone, encoded, cfg, progress=bar.update)
             answers = [truth(r) for r in eval_set.records]
             rows = [
                 {
@@ -172,7 +145,7 @@ def evaluate(
                 }
                 for r, p, m in zip(eval_set.records, predicted, margins, strict=True)
             ]
-            write_jsonl(out_dir / "predictions" / f"{eval_set.task}__{eval_set.split}.jsonl", rows)
+            write_jsonl(out_dir / "predictions" / eval_set.predictions_file, rows)
             seed = bootstrap_seed(cfg.seed, eval_set.key)  # not the set's position in `sets`
             entry = split_metrics(predicted, answers, cfg, seed=seed)
             if eval_set.external:
@@ -180,13 +153,13 @@ def evaluate(
                 entry["valid_rows"] = split_metrics(
                     [predicted[i] for i in valid], [answers[i] for i in valid], cfg, seed=seed
                 )
-                entry["invalid"] = eval_set.invalid_counts
+                entry["invalid"] = eval_set.file_summary
+                entry["skipped"] = dict(sorted(eval_set.skipped.items()))
+                entry["path"] = eval_set.path
             if eval_set.split == "adversarial":
                 entry["by_kind"] = _by_kind(eval_set.records, predicted, answers)
             splits[eval_set.key] = entry
             for name, baseline in BASELINES.items():
-                if eval_set.external and any(r.get("edges") is None for r in eval_set.records):
-                    continue
                 baselines[name][eval_set.key] = binary_metrics(
                     [baseline(r) for r in eval_set.records], answers
                 )
