@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -46,6 +47,23 @@ def atomic_dir(target: str | Path):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def remove_stale_staging(target: str | Path) -> list[Path]:
+    """Remove what `atomic_dir(target)` left behind when its writer was killed (`kill -9`, power
+    loss): `.NAME.*` staging dirs and stale copies beside `target`. Call it only while holding
+    the lock every writer of `target` holds, so that no live writer owns one of them."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    stale = [
+        path
+        for path in target.parent.glob(f".{glob.escape(target.name)}.*")
+        if path.is_dir() and not path.is_symlink()
+    ]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -6,9 +6,10 @@ Hydra sweep it does not stop the other jobs and shows up as failed in the report
 
 Rerunning a sweep into its dir skips a job whose result.json says "ok" for the same resolved
 config (`finished_result`), resumes one interrupted in training from its checkpoint, and reuses a
-finished training when only the evaluation was interrupted. SIGINT/SIGTERM stops the whole
-sweep under any launcher (`run_stoppable`, `stop_scope`): the running job checkpoints (in
-training) or stops at once (elsewhere), and no new job starts.
+finished training made under the same training config (when only the evaluation was interrupted
+or changed); a finished training under another one is refused, as a checkpoint is.
+SIGINT/SIGTERM stops the whole sweep under any launcher (`run_stoppable`, `stop_scope`): the
+running job checkpoints (in training) or stops at once (elsewhere), and no new job starts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from causal_semloss.model.backbone import load_backbone
 from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import RESULT
 from causal_semloss.run_logger import make_logger
+from causal_semloss.train.checkpoints import run_config_hash, trained_under
 from causal_semloss.train.finetune import train
 from causal_semloss.train.pretraining import ensure_pretrained
 from causal_semloss.train.trainer import TrainingInterrupted
@@ -52,11 +54,10 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     }
     resolved = OmegaConf.to_container(cfg, resolve=True)
     same_config = _read_json(out_dir / CONFIG) == _as_json(resolved)
-    # A result, or a finished training, left by an earlier run in this dir is this job's only if
-    # that run had the same config; the result is rewritten at the end either way.
+    # A result left by an earlier run in this dir is rewritten at the end either way; a finished
+    # training is this job's only if made under the same training config (`_trained_earlier`).
     (out_dir / RESULT).unlink(missing_ok=True)
-    if not same_config:
-        (out_dir / TRAIN_METRICS).unlink(missing_ok=True)
+    reuse_training = _trained_earlier(cfg, out_dir, same_config)
     write_json(out_dir / CONFIG, resolved)
     # One W&B run per job: training curves, then the evaluation summary.
     logger = make_logger(
@@ -68,7 +69,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     )
     try:
         if cfg.variant.train:
-            if (out_dir / TRAIN_METRICS).exists() and (out_dir / "model").is_dir():
+            if reuse_training:
                 log.info("training finished earlier in %s: evaluating that model", out_dir)
             else:
                 train(cfg, out_dir, logger=logger)
@@ -119,6 +120,17 @@ def finished_result(cfg: DictConfig, out_dir: str | Path) -> dict | None:
         return None
     same = _read_json(out_dir / CONFIG) == _as_json(OmegaConf.to_container(cfg, resolve=True))
     return result if same else None
+
+
+def _trained_earlier(cfg: DictConfig, out_dir: Path, same_config: bool) -> bool:
+    """`out_dir` holds a finished training of `cfg`: its model dir was trained under the same
+    training config (or, recorded before model dirs said so, the whole config was the same).
+    Otherwise `train` runs — and refuses a finished training under another config."""
+    model_dir = out_dir / "model"
+    if not (out_dir / TRAIN_METRICS).exists() or not model_dir.is_dir():
+        return False
+    recorded = trained_under(model_dir)
+    return recorded == run_config_hash(cfg) if recorded else same_config
 
 
 def _read_json(path: Path) -> dict | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.atomic import atomic_dir, write_json, write_jsonl
+from causal_semloss.atomic import atomic_dir, remove_stale_staging, write_json, write_jsonl
 from causal_semloss.config_checks import checked
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.companions import add_companions
@@ -87,11 +87,12 @@ def sha256_file(path: Path) -> str:
 def load_manifest(data_dir: Path) -> dict | None:
     """The manifest of a complete data dir, None if the dir is absent or incomplete. A split
     file whose bytes differ from the manifest's sha256 (edited by hand, truncated) is an error:
-    the run would otherwise train or evaluate on data its manifest does not describe."""
+    the run would otherwise train or evaluate on data its manifest does not describe. So is a
+    manifest that is not one (empty, truncated, not UTF-8, another shape)."""
     path = Path(data_dir) / MANIFEST
     if not path.exists():
         return None
-    manifest = json.loads(path.read_text())
+    manifest = _read_manifest(path)
     files = [(Path(data_dir) / s["file"], s.get("sha256")) for s in manifest["splits"].values()]
     if not all(file.exists() for file, _ in files):
         return None
@@ -101,6 +102,25 @@ def load_manifest(data_dir: Path) -> dict | None:
                 f"{file}: sha256 differs from {path}; the file changed after it was generated "
                 "(delete the directory to regenerate it)"
             )
+    return manifest
+
+
+def _read_manifest(path: Path) -> dict:
+    regenerate = f"delete {path.parent} to regenerate it"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: the data manifest is not UTF-8 text; {regenerate}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}: the data manifest is not valid JSON ({exc.msg}, line {exc.lineno}; "
+            f"empty or truncated?); {regenerate}"
+        ) from None
+    splits = manifest.get("splits") if isinstance(manifest, dict) else None
+    if not isinstance(splits, dict) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("file"), str) for entry in splits.values()
+    ):
+        raise DataError(f"{path}: not a data manifest (no splits with their files); {regenerate}")
     return manifest
 
 
@@ -118,6 +138,7 @@ def build_data(
         manifest = load_manifest(target)
         if manifest is not None:
             return target, manifest, True
+        remove_stale_staging(target)  # of builds killed mid-write: no live one holds the lock
         with atomic_dir(target) as staging:  # replaces a stale dir without a valid manifest
             manifest = _write_splits(cfg, staging, progress)
     return target, manifest, False

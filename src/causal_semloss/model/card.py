@@ -50,11 +50,15 @@ def read_card(directory: Path) -> dict:
         )
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{card_path}: not UTF-8 text, so not a backbone card") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{card_path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(card, dict) or "weights_sha256" not in card:
         raise ConfigError(f"{card_path}: not a backbone card (no weights_sha256)")
-    expected = {WEIGHTS: card["weights_sha256"], **card.get("files_sha256", {})}
+    expected = {WEIGHTS: card["weights_sha256"], **_listed_files(card, card_path)}
+    if not isinstance(expected[WEIGHTS], str):
+        raise ConfigError(f"{card_path}: weights_sha256 must be a sha256 string")
     for name, digest in expected.items():
         path = directory / name
         if not path.exists():
@@ -66,17 +70,35 @@ def read_card(directory: Path) -> dict:
     return card
 
 
+def _listed_files(card: dict, card_path: Path) -> dict[str, str]:
+    """The card's `files_sha256`: file names in the dir (no paths) -> sha256 strings."""
+    listed = card.get("files_sha256", {})
+    if not isinstance(listed, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) and Path(name).name == name
+        for name, digest in listed.items()
+    ):
+        raise ConfigError(
+            f"{card_path}: files_sha256 must map file names in the dir to sha256 strings"
+        )
+    return listed
+
+
+def write_card(directory: Path, card: dict) -> None:
+    """`card` + the sha256 of every file now in `directory` (a staging dir being assembled)."""
+    card = {
+        **card,
+        "weights_sha256": file_sha256(directory / WEIGHTS),
+        "files_sha256": files_sha256(directory),
+    }
+    write_json(directory / CARD, card)
+
+
 def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
     """Weights + tokenizer + card, assembled beside `target` and renamed into place."""
     with atomic_dir(target) as staging:
         model.to("cpu").save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
-        card = {
-            **card,
-            "weights_sha256": file_sha256(staging / WEIGHTS),
-            "files_sha256": files_sha256(staging),
-        }
-        write_json(staging / CARD, card)
+        write_card(staging, card)
         os.chmod(staging, 0o755)
         for file in staging.iterdir():
             os.chmod(file, 0o644)

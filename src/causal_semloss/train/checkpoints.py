@@ -1,12 +1,15 @@
 """Fine-tuning checkpoints that resume bit-exactly or not at all: weights, optimiser, every RNG
 stream (torch CPU and CUDA, Python, NumPy) and a hash of the config that shapes the run; a
-checkpoint written under another config is refused. Also the final model dir, written
-atomically."""
+checkpoint written under another config is refused, and so is one whose bytes differ from the
+sha256 in its sidecar (`checkpoint.json`, written after it). Also the final model dir, written
+atomically with the config hash it was trained under (`training.json`), so a finished run
+refuses a changed config like an interrupted one."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 from pathlib import Path
 
@@ -14,9 +17,13 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.atomic import atomic_dir, atomic_path
-from causal_semloss.errors import ConfigError
+from causal_semloss.atomic import atomic_dir, atomic_path, write_json
+from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.model.backbone import Backbone, save_backbone
+from causal_semloss.model.card import file_sha256
+
+log = logging.getLogger(__name__)
+TRAINING_RECORD = "training.json"  # in the model dir: the config hash it was trained under
 
 # Settings that do not change what a run computes: a checkpoint may resume under other values.
 _RESUMABLE_ACROSS = ("threads", "log_steps", "eval_steps", "checkpoint_steps", "eval_batch_size")
@@ -31,7 +38,15 @@ def run_config_hash(cfg: DictConfig) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def sidecar_of(checkpoint: Path) -> Path:
+    """`checkpoint.pt` -> `checkpoint.json`: its sha256, step and config hash."""
+    return checkpoint.with_suffix(".json")
+
+
 def save_checkpoint(path: Path, cfg: DictConfig, model, optimizer, **state) -> None:
+    """The checkpoint, then its sidecar, each atomically. The old sidecar goes first: a crash in
+    between leaves a whole checkpoint without one (resumed with a warning), never a checkpoint
+    beside another one's hash."""
     payload = {
         **state,
         "config_hash": run_config_hash(cfg),
@@ -42,13 +57,65 @@ def save_checkpoint(path: Path, cfg: DictConfig, model, optimizer, **state) -> N
         "python_rng": random.getstate(),
         "numpy_rng": np.random.get_state(),
     }
+    sidecar = sidecar_of(path)
+    sidecar.unlink(missing_ok=True)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+        digest = file_sha256(tmp)
+    write_json(
+        sidecar,
+        {
+            "file": path.name,
+            "sha256": digest,
+            "step": state.get("step"),
+            "config_hash": payload["config_hash"],
+        },
+    )
+
+
+def remove_checkpoint(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    sidecar_of(path).unlink(missing_ok=True)
+
+
+def _restart_hint(path: Path) -> str:
+    return (
+        f"delete {path} and {sidecar_of(path).name} beside it to train from step 0, "
+        "or restore an intact copy"
+    )
+
+
+def verify_checkpoint(path: Path) -> None:
+    """`path` matches the sha256 of its sidecar, or DataError. A checkpoint without a sidecar
+    (older than sidecars, or killed between the two writes) is let through with a warning."""
+    sidecar = sidecar_of(path)
+    try:
+        expected = json.loads(sidecar.read_text(encoding="utf-8"))["sha256"]
+    except FileNotFoundError:
+        log.warning("%s has no sha256 beside it (%s): resuming unverified", path, sidecar.name)
+        return
+    except (ValueError, KeyError, TypeError):  # JSONDecodeError and UnicodeError are ValueErrors
+        raise DataError(f"{sidecar}: not a checkpoint sidecar; {_restart_hint(path)}") from None
+    if file_sha256(path) != expected:
+        raise DataError(
+            f"{path}: sha256 differs from {sidecar.name} (damaged or changed after it was "
+            f"written); {_restart_hint(path)}"
+        )
 
 
 def load_checkpoint(path: Path, cfg: DictConfig, model, optimizer, device) -> dict:
-    """Restore weights, optimiser and RNG streams from `path`; the payload's own entries back."""
-    payload = torch.load(path, map_location=device, weights_only=False)
+    """Restore weights, optimiser and RNG streams from `path` after checking its sha256; the
+    payload's own entries back."""
+    verify_checkpoint(path)
+    try:
+        payload = torch.load(path, map_location=device, weights_only=False)
+        if not isinstance(payload, dict) or "model" not in payload:
+            raise ValueError("no model state in it")
+    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataError(
+            f"{path}: not a readable checkpoint ({reason}); {_restart_hint(path)}"
+        ) from None
     if payload.get("config_hash") != run_config_hash(cfg):
         raise ConfigError(
             f"{path} was written by a run with another config; resume with the same "
@@ -64,8 +131,32 @@ def load_checkpoint(path: Path, cfg: DictConfig, model, optimizer, device) -> di
     return payload
 
 
-def save_model_dir(backbone: Backbone, target: Path) -> None:
+def save_model_dir(backbone: Backbone, target: Path, cfg: DictConfig) -> None:
     """The fine-tuned model (safetensors + tokenizer) at `target`, assembled beside it and renamed
-    into place, so a crash never leaves half a model."""
+    into place, so a crash never leaves half a model; with the config hash it was trained under."""
     with atomic_dir(target) as staging:
         save_backbone(backbone, staging)
+        write_json(staging / TRAINING_RECORD, {"config_hash": run_config_hash(cfg)})
+
+
+def trained_under(model_dir: Path) -> str | None:
+    """The config hash a model dir was trained under; None if not recorded (or unreadable)."""
+    try:
+        return json.loads((model_dir / TRAINING_RECORD).read_text(encoding="utf-8"))["config_hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def refuse_another_config(out_dir: Path, cfg: DictConfig) -> None:
+    """A finished training in `out_dir` (its model dir) made under another config than `cfg`
+    (or under one not recorded) is refused, as an interrupted one is: nothing is overwritten."""
+    model_dir = out_dir / "model"
+    if not model_dir.is_dir():
+        return
+    recorded = trained_under(model_dir)
+    if recorded != run_config_hash(cfg):
+        made = "with another config" if recorded else "under a config it does not record"
+        raise ConfigError(
+            f"{out_dir} holds a finished training (model/) made {made}; use a new output dir, "
+            f"or delete {model_dir} to train there again"
+        )

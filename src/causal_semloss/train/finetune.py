@@ -12,7 +12,11 @@ from omegaconf import DictConfig
 
 from causal_semloss.atomic import write_json
 from causal_semloss.model.cache import needs_pretraining
-from causal_semloss.train.checkpoints import save_model_dir
+from causal_semloss.train.checkpoints import (
+    refuse_another_config,
+    remove_checkpoint,
+    save_model_dir,
+)
 from causal_semloss.train.finetune_data import prepare, require_premise_groups
 from causal_semloss.train.pretraining import ensure_pretrained
 from causal_semloss.train.trainer import CHECKPOINT, Trainer
@@ -24,9 +28,11 @@ def train(
     """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
 
     Writes `out_dir/model/` (safetensors + tokenizer) and `out_dir/train_metrics.json`, each
-    atomically; the checkpoint is removed once the final model is in place.
+    atomically; the checkpoint is removed once the final model is in place. A finished training
+    in `out_dir` under another config is refused (ConfigError); under the same one it is redone.
     """
     out_dir = Path(out_dir)
+    refuse_another_config(out_dir, cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.train.threads)
     random.seed(cfg.seed)
@@ -53,9 +59,9 @@ def train(
         "history": state.history,
         "validation": state.validation,
     }
-    save_model_dir(backbone, out_dir / "model")
+    save_model_dir(backbone, out_dir / "model", cfg)
     write_json(out_dir / "train_metrics.json", metrics)
-    (out_dir / CHECKPOINT).unlink(missing_ok=True)
+    remove_checkpoint(out_dir / CHECKPOINT)
     return metrics
 
 

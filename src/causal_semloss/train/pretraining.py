@@ -18,12 +18,14 @@ import torch
 from filelock import FileLock
 from omegaconf import DictConfig
 
-from causal_semloss.atomic import atomic_dir, write_json
+from causal_semloss.atomic import atomic_dir, remove_stale_staging, write_json
 from causal_semloss.data.build import build_data, read_split
 from causal_semloss.devices import autocast, resolve_device
+from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.model.backbone import build_from_config
 from causal_semloss.model.batches import collate, encode_records
 from causal_semloss.model.cache import backbone_identity, corpus_config, pretrained_dir
+from causal_semloss.model.card import CARD, read_card, write_card
 from causal_semloss.train.loop import LoopPlan, epoch_order, lr_factor, optimise
 from causal_semloss.train.losses import cross_entropy
 
@@ -33,15 +35,27 @@ log = logging.getLogger(__name__)
 def ensure_pretrained(cfg: DictConfig) -> Path:
     """The pre-train stage of a from-config model: the cached backbone dir for `cfg`, trained
     first if missing. Called explicitly by the train, run and evaluate entry points (and
-    `python -m causal_semloss.train.pretrain model=tiny_gemma3`); loading never trains."""
+    `python -m causal_semloss.train.pretrain model=tiny_gemma3`); loading never trains.
+
+    A cached dir is checked against its card's hashes, as a shipped backbone is; one without a
+    card (cached before backbones had cards, or half-written) is built again."""
     target = pretrained_dir(cfg)
-    if (target / "config.json").exists():
-        return target
+    if (target / CARD).exists():
+        return _verified(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # One job pre-trains; concurrent jobs wait for the lock, then load the backbone it wrote.
     with FileLock(target.with_name(f"{target.name}.lock")):
-        if not (target / "config.json").exists():
+        remove_stale_staging(target)  # of writers killed mid-build: no live one holds the lock
+        if not (target / CARD).exists():
             _pretrain(cfg, target)
+    return _verified(target)
+
+
+def _verified(target: Path) -> Path:
+    try:
+        read_card(target)
+    except ConfigError as exc:
+        raise DataError(f"{exc} (a cached backbone: delete {target} to build it again)") from None
     return target
 
 
@@ -118,4 +132,5 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
             staging / "pretrain_metrics.json",
             {"steps": pc.steps, "lm_loss": losses, **backbone_identity(cfg)},
         )
+        write_card(staging, {"kind": "cached pre-trained backbone", "steps": pc.steps})
     log.info("pre-trained backbone cached in %s", target)
