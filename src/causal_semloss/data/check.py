@@ -2,9 +2,10 @@
 
 Prints the number of rows, valid rows, invalid rows by reason and informational counts (valid
 rows worth knowing about, such as `isolated_query_node`); with --json the last line is one JSON
-object {"n": N, "valid": V, "invalid": {reason: count}, "info": {name: count}}. The file is
-streamed, so memory stays flat whatever its size. Exit 2 on a malformed file (invalid UTF-8,
-bad JSON, a row of neither shape, no rows).
+object {"n": N, "valid": V, "invalid": {reason: count}, "info": {name: count}}; valid plus
+the invalid counts is always N. The file is streamed, so memory stays flat whatever its size.
+Exit 2 with one `error:` line on a malformed file (invalid UTF-8, bad JSON, a row of neither
+shape, no rows) or a path that is not a readable file (missing, a directory, /dev/null).
 """
 
 from __future__ import annotations
