@@ -1,9 +1,9 @@
 """Load external JSONL sets ({premise, hypothesis, label} or {prompt, completion}) and check
 every row against the oracle.
 
-Invalid rows are classified by reason (the first that applies, in the order of `REASONS`) and,
-by `on_invalid`, kept with a flag (default, so a report can show metrics on all rows and on
-valid rows), dropped, or turned into an error. Nothing is dropped silently: `invalid_counts`
+Invalid rows are classified by reason (the first that applies, in the order of
+`external_rows.REASONS`) and, by `on_invalid`, kept with a flag (default, so a report can show
+metrics on all rows and on valid rows), dropped, or turned into an error. Nothing is dropped silently: `invalid_counts`
 says which rows failed which check, `info_counts` counts valid rows worth knowing about (a query
 node the premise never mentions is a valid, isolated node: `isolated_query_node`), and
 `skipped` says why each row that is not in `records` is not (rows == records + skipped):
@@ -34,15 +34,11 @@ from pathlib import Path
 from causal_semloss.data.external_rows import (
     DEFAULT_MAX_NODES,
     LONE_SURROGATE,
-    REASONS,
     classify_row,
-    normalize_label,
     text_fields,
 )
 from causal_semloss.errors import DataError
 from causal_semloss.input_files import read_lines, require_input_file
-
-__all__ = ["DEFAULT_MAX_NODES", "REASONS", "classify_row", "normalize_label"]
 
 ON_INVALID = ("keep", "drop", "error")
 INFO_COUNTS = ("isolated_query_node", "companion", "labeled_companion")
