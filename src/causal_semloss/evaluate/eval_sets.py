@@ -104,16 +104,16 @@ def encode_capped(eval_set: EvalSet, tokenizer, cfg: DictConfig) -> EncodedSet:
     over = [i for i, ids in enumerate(encoded.prompt_ids) if len(ids) > cap]
     if not over:
         return encoded
-    first = f"a prompt of {len(encoded.prompt_ids[over[0]])} tokens"
+    n_tokens = len(encoded.prompt_ids[over[0]])
     if not eval_set.external:
         raise ConfigError(
-            f"{eval_set.key}: {first} is over eval.max_prompt_tokens={cap}; raise the cap"
+            f"{eval_set.key}: a prompt of {n_tokens} tokens is over "
+            f"eval.max_prompt_tokens={cap}; raise the cap"
         )
     if cfg.eval.on_invalid == "error":
-        line = eval_set.records[over[0]]["line"]
         raise DataError(
-            f"{eval_set.path}:{line}: prompt of {len(encoded.prompt_ids[over[0]])} tokens, over "
-            f"eval.max_prompt_tokens={cap} (on_invalid=keep or drop skips and counts such rows)"
+            f"{eval_set.path}:{eval_set.records[over[0]]['line']}: prompt of {n_tokens} tokens, "
+            f"over eval.max_prompt_tokens={cap} (on_invalid=keep or drop skips and counts it)"
         )
     dropped = set(over)
     eval_set.records = [r for i, r in enumerate(eval_set.records) if i not in dropped]
