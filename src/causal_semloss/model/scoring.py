@@ -203,8 +203,7 @@ def yes_no_margins(
     head = AnswerHead.of(model, yes_id, no_id)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and pin):
         if prefix:
-            prefix_out = head.decoder(input_ids=ids[:1, :prefix], use_cache=True)
-            prefix_cache = prefix_out.past_key_values
+            prefix_cache = getattr(head.decoder(input_ids=ids[:1, :prefix], use_cache=True), kwarg)
         for start, end, width in zip(plan.bounds[:-1], plan.bounds[1:], plan.widths, strict=True):
             rows = end - start
             cached = {}
