@@ -21,9 +21,10 @@ from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
 from causal_semloss.report.plots import training_curves_plot, yes_rate_plot
-from causal_semloss.report.sweep import Job, load_sweep
+from causal_semloss.report.sweep import Job, load_sweeps
 from causal_semloss.report.tables import (
     baseline_table,
+    failed_summary,
     failed_table,
     headline_table,
     per_split_table,
@@ -64,7 +65,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
-    jobs: list[Job] = [job for d in sweep_dirs for job in load_sweep(d)]
+    sweep_dirs, jobs = load_sweeps(sweep_dirs)  # each sweep and job once
     headline, per_split = headline_table(jobs), per_split_table(jobs)
     baselines, failed = baseline_table(jobs), failed_table(jobs)
     runs, claims_cfg = runs_frame(jobs), _claims_config(jobs)
@@ -86,8 +87,8 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     parts = [
         "# causal-semloss report",
         "",
-        f"Sweeps: {', '.join(str(d) for d in sweep_dirs)} — {sum(j.ok for j in jobs)} jobs finished, "
-        f"{sum(not j.ok for j in jobs)} failed. Accuracies in %, mean ± sd over seeds.",
+        f"Sweeps: {', '.join(str(d) for d in sweep_dirs)} — {failed_summary(jobs)}. "
+        "Accuracies in %, mean ± sd over seeds.",
         "",
         "## 1. Headline: ours beside the paper's",
         "",

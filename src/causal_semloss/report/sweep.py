@@ -53,3 +53,17 @@ def load_sweep(sweep_dir: str | Path) -> list[Job]:
     if not any(job.ok for job in jobs):
         raise UserError(f"{sweep_dir}: no finished jobs (no */{RESULT} with status ok)")
     return jobs
+
+
+def load_sweeps(sweep_dirs: list[str | Path]) -> tuple[list[Path], list[Job]]:
+    """The sweeps, each once, and their jobs, each once: a sweep given twice (by any path to
+    it), or a job dir inside a sweep also given, would otherwise count its jobs twice."""
+    dirs: list[Path] = []
+    for given in map(Path, sweep_dirs):
+        if given.resolve() not in {d.resolve() for d in dirs}:
+            dirs.append(given)
+    jobs: dict[Path, Job] = {}
+    for sweep_dir in dirs:
+        for job in load_sweep(sweep_dir):
+            jobs.setdefault(job.path.resolve(), job)
+    return dirs, list(jobs.values())

@@ -4,6 +4,7 @@ per-split breakdown with CIs and baselines, failed jobs. Pure functions of the l
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 
 import pandas as pd
 
@@ -168,4 +169,27 @@ def failed_table(jobs: list[Job]) -> pd.DataFrame:
             for j in jobs
             if not j.ok
         ]
+    )
+
+
+def _failure_reason(job: Job) -> str:
+    error = job.result.get("error")
+    if job.result.get("status") == "ok":
+        return "no metrics.json"
+    return error.split(":", 1)[0] if error else "no error recorded"
+
+
+def failed_summary(jobs: list[Job]) -> str:
+    """One sentence for the report: how many jobs finished, how many failed and why. A failed
+    job is in no rate or table but "Failed jobs" (a diverged training is failed, not collapsed)."""
+    failed = [j for j in jobs if not j.ok]
+    finished = len(jobs) - len(failed)
+    text = f"{finished} job{'' if finished == 1 else 's'} finished, "
+    if not failed:
+        return text + "none failed"
+    reasons = Counter(_failure_reason(j) for j in failed).most_common()
+    listed = ", ".join(reason if n == 1 else f"{reason} × {n}" for reason, n in reasons)
+    return (
+        text + f"{len(failed)} failed ({listed}): left out of every rate and table, "
+        "listed under Failed jobs"
     )
