@@ -50,7 +50,7 @@ _STOP = _StopState()
 
 @dataclass
 class StopReport:
-    signal_name: str | None  # None: the trainer caught it, which signal is not known
+    signal_name: str | None  # None: stopped without a signal (the trainer's interrupt_at)
     resume_override: str | None  # None: no job had started
 
 
@@ -135,7 +135,7 @@ def _run_guarded(job: Callable[[], None], stop_dir: Path | None) -> None:
         job()
     except (TrainingInterrupted, SweepInterrupted) as exc:
         log.warning("%s", exc)
-        _request_stop()
+        _request_stop(getattr(exc, "signum", None))  # the trainer's: for the stop line
     finally:
         _STOP.in_job = False
         done.set()
