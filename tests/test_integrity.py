@@ -315,3 +315,17 @@ def test_a_killed_builds_staging_dir_is_removed_by_the_next_build(tiny_cfg):
     data_dir, _, reused = build_data(cfg)
     assert not reused and data_dir == target
     assert sorted(p.name for p in target.parent.iterdir() if p.name.startswith(".")) == [other.name]
+
+
+def test_a_run_killed_mid_write_leaves_nothing_behind_after_its_rerun(data_root, tmp_path):
+    """`kill -9` while a checkpoint or the model dir is written leaves `.checkpoint.pt.*.tmp`
+    (possibly gigabytes) or `.model.*`; rerunning the job's dir removes them."""
+    out = tmp_path / "run"
+    out.mkdir()
+    leftovers = [out / ".checkpoint.pt.k1ll3d.tmp", out / ".checkpoint.json.k1ll3d.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half")
+    (out / ".model.k1ll3d").mkdir()
+    (out / ".model.k1ll3d" / "model.safetensors").write_bytes(b"half")
+    train(_cfg(data_root), out)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

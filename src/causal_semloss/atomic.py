@@ -50,19 +50,19 @@ def atomic_dir(target: str | Path):
 
 
 def remove_stale_staging(target: str | Path) -> list[Path]:
-    """Remove what `atomic_dir(target)` left behind when its writer was killed (`kill -9`, power
-    loss): `.NAME.*` staging dirs and stale copies beside `target`. Call it only while holding
-    the lock every writer of `target` holds, so that no live writer owns one of them."""
+    """Remove what `atomic_dir(target)` or `atomic_path(target)` left behind when its writer was
+    killed (`kill -9`, power loss): `.NAME.*` staging dirs, stale copies and temp files beside
+    `target`. Call it only while no live writer of `target` can exist: holding the lock every
+    writer holds, or in a dir only this process writes."""
     target = Path(target)
     if not target.parent.is_dir():
         return []
-    stale = [
-        path
-        for path in target.parent.glob(f".{glob.escape(target.name)}.*")
-        if path.is_dir() and not path.is_symlink()
-    ]
+    stale = list(target.parent.glob(f".{glob.escape(target.name)}.*"))
     for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return stale
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from causal_semloss.atomic import write_json
+from causal_semloss.atomic import remove_stale_staging, write_json
 from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.train.checkpoints import (
     refuse_another_config,
     remove_checkpoint,
     save_model_dir,
+    sidecar_of,
 )
 from causal_semloss.train.finetune_data import prepare, require_premise_groups
 from causal_semloss.train.pretraining import ensure_pretrained
@@ -34,6 +35,9 @@ def train(
     out_dir = Path(out_dir)
     refuse_another_config(out_dir, cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Temp files and staging dirs of a run killed mid-write (this job is the dir's one writer).
+    for path in (out_dir / CHECKPOINT, sidecar_of(out_dir / CHECKPOINT), out_dir / "model"):
+        remove_stale_staging(path)
     torch.set_num_threads(cfg.train.threads)
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
