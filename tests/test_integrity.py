@@ -329,3 +329,15 @@ def test_a_run_killed_mid_write_leaves_nothing_behind_after_its_rerun(data_root,
     (out / ".model.k1ll3d" / "model.safetensors").write_bytes(b"half")
     train(_cfg(data_root), out)
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_train_cli_turns_a_damaged_checkpoint_into_one_error_line(data_root, tmp_path, capsys):
+    from causal_semloss.train.__main__ import run_training
+
+    checkpoint = _interrupted(data_root, tmp_path / "run")
+    _flip_byte(checkpoint)
+    with pytest.raises(SystemExit) as stop:
+        run_training(_cfg(data_root), str(tmp_path / "run"))
+    assert stop.value.code == 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error: ")]
+    assert str(checkpoint) in line and "sha256" in line
