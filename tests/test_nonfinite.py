@@ -4,6 +4,7 @@ and through `run` a `failed` job with the reason (never `collapsed`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -25,6 +26,12 @@ FAST_TRAIN = [
     "train.warmup_steps=0",
     "logger=none",
 ]
+QUICK_EVAL = [
+    "eval.max_examples=20",
+    "eval.tasks=[transitivity]",
+    "eval.splits=[test]",
+    "eval.bootstrap=0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +39,9 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("data")
 
 
+@functools.cache
 def _cfg(data_root, *overrides):
+    """Composed once per set of overrides (composing takes a second here); never mutated."""
     return compose_cfg(
         [*TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides]
     )
@@ -157,7 +166,7 @@ def test_a_diverged_job_is_failed_with_the_reason_not_collapsed(data_root, tmp_p
     from causal_semloss.pipeline import run_variant
 
     _nan_loss_after(monkeypatch, 1)
-    cfg = _cfg(data_root, "variant=transitivity_baseline", "eval.max_examples=20")
+    cfg = _cfg(data_root, "variant=transitivity_baseline", *QUICK_EVAL)
     result = run_variant(cfg, tmp_path / "job")
     assert result["status"] == "failed"
     assert "TrainingDiverged" in result["error"] and "not finite" in result["error"]
