@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from causal_semloss.report.verdicts import VERDICTS
 from tests.conftest import run_cli
 
 VARIANTS = [
@@ -61,10 +62,12 @@ def test_report_tables_and_plots(smoke_sweep):
         "## 3. Prediction distribution",
         "## 4. Training curves",
         "## Claims",
+        "## The paper's own predictions, re-scored",
     ):
         assert heading in report
     claims = pd.read_csv(smoke_sweep / "claims.csv")
-    assert set(claims["verdict"]) <= {"confirmed", "refuted", "inconclusive"}
+    assert set(claims["verdict"]) <= set(VERDICTS)
+    assert (smoke_sweep / "paper_rescored_v4_vs_untrained.csv").exists()
     headline = pd.read_csv(smoke_sweep / "headline.csv")
     assert list(headline["variant"]) == VARIANTS
     assert (

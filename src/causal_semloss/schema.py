@@ -215,11 +215,19 @@ class ClaimsConfig:
     confidence: float = MISSING
     equivalence_margin: float = MISSING
     collapse_majority: float = MISSING
+    constraint_sample: int = MISSING
+
+
+@dataclass
+class PaperRescoredConfig:
+    bootstrap: int = MISSING
+    seed: int = MISSING
 
 
 @dataclass
 class ReportConfig:
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+    paper_rescored: PaperRescoredConfig = field(default_factory=PaperRescoredConfig)
 
 
 @dataclass

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
-from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.paper_rescored import paper_rescored_section
 from causal_semloss.report.plots import training_curves_plot, yes_rate_plot
+from causal_semloss.report.settings import report_config
 from causal_semloss.report.sweep import Job, load_sweeps
 from causal_semloss.report.tables import (
     baseline_table,
@@ -29,7 +29,7 @@ from causal_semloss.report.tables import (
     headline_table,
     per_split_table,
 )
-from causal_semloss.schema import ClaimsConfig
+from causal_semloss.report.trivial import headline_flags, per_split_flags
 
 
 def _fmt(value, sd=None) -> str:
@@ -68,15 +68,20 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     sweep_dirs, jobs = load_sweeps(sweep_dirs)  # each sweep and job once
     headline, per_split = headline_table(jobs), per_split_table(jobs)
     baselines, failed = baseline_table(jobs), failed_table(jobs)
-    runs, claims_cfg = runs_frame(jobs), _claims_config(jobs)
+    runs, report_cfg = runs_frame(jobs), report_config(jobs)
+    claims_cfg, margin = report_cfg.claims, report_cfg.claims.equivalence_margin
+    headline["trivial"] = headline_flags(headline, baselines, margin)
+    per_split["trivial"] = per_split_flags(per_split, baselines, margin)
+    rescored_section, rescored_tables = paper_rescored_section(report_cfg)
     tables = {
         "headline": headline,
         "per_split": per_split,
         "baselines": baselines,
         "failed_jobs": failed,
         "runs": runs,
+        **rescored_tables,
     }
-    claims_section = claims_markdown(runs, claims_cfg)
+    claims_section = claims_markdown(runs, claims_cfg, jobs)
     if claims_section:
         tables["claims"] = claims_table(runs, claims_cfg)
     for name, df in tables.items():
@@ -112,6 +117,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                 "paper_standard": "paper standard",
                 "paper_adversarial": "paper adversarial",
                 "paper_collapse": "paper collapse",
+                "trivial": "≈ trivial (±δ)",
             },
             sd={
                 "id_accuracy": "id_accuracy_sd",
@@ -121,6 +127,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         ),
         "",
         *claims_section,
+        *rescored_section,
         "## 2. Per split",
         "",
         "CI: bootstrap 95% CI of accuracy (one seed) or the range over seeds. "
@@ -150,6 +157,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                     "yes_rate": "pred. %Yes",
                     "true_yes_rate": "true %Yes",
                     "paper_accuracy": "paper acc",
+                    "trivial": "≈ trivial (±δ)",
                 },
             ),
             "",
@@ -192,16 +200,6 @@ def _collapse_threshold(jobs: list[Job]) -> str:
     """The threshold the sweep's evaluation used (`eval.collapse_threshold`), as a percentage."""
     found = {j.config["eval"]["collapse_threshold"] for j in jobs if "eval" in j.config}
     return " / ".join(f"{100 * t:g}%" for t in sorted(found)) or "the configured share"
-
-
-def _claims_config(jobs: list[Job]) -> DictConfig:
-    """The verdict rules the sweep ran with (`report.claims` in its config); a sweep older than
-    them gets today's, composed from conf/ like any run's."""
-    found = next((j.config["report"]["claims"] for j in jobs if "report" in j.config), None)
-    if found is None:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            found = compose("config").report.claims
-    return OmegaConf.merge(OmegaConf.structured(ClaimsConfig), found)
 
 
 def _log_to_wandb(jobs: list[Job], out_dir: Path, tables: dict, images: list) -> None:

@@ -1,84 +1,51 @@
-"""The report's "Claims" section: each of the paper's claims with its statistic, a 95% CI and a
-verdict, and one sentence per ablation saying what it changed. Generated from the sweep's files,
-never written by hand.
+"""The report's "Claims" section as a table: each of the paper's claims per task and per
+backbone, with its statistic, a 95% CI and a verdict by the rules in `report.verdicts`.
+Generated from the sweep's files (one row per run: `report.runs.runs_frame`, written as
+runs.csv, so every verdict recomputes from that file), never written by hand.
 
 Statistics (scipy.stats): collapse rates with the exact (Clopper–Pearson) binomial CI;
 differences between variants as the mean over seeds of paired differences (same seed = same
-data) with a t-interval; levels with a t-interval over seeds. Verdict rules, with δ =
-`report.claims.equivalence_margin` accuracy points:
-
-- an effect claimed (A better than B): confirmed if the CI lies above 0; refuted if it lies
-  below 0, or inside [−δ, δ] (no effect worth the name); inconclusive otherwise;
-- a rate claimed to be a majority ("collapses"): confirmed if the CI lies above
-  `collapse_majority`, refuted if below, inconclusive otherwise;
-- a number claimed (the paper's accuracy): confirmed if it lies within the CI widened by δ,
-  refuted otherwise.
-Fewer than two seeds give no CI: inconclusive.
+data) with a t-interval; levels with a t-interval over seeds.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from causal_semloss.report.paper_numbers import paper_numbers
-from causal_semloss.report.sweep import Job
+from causal_semloss.report.runs import COLLAPSE_SPLITS, runs_frame
+from causal_semloss.report.verdicts import (
+    Interval,
+    level_verdict,
+    prevention_verdict,
+    rate_verdict,
+    trivial_matches,
+)
 from causal_semloss.schema import TASKS
 
-METRICS = {
-    "id": ("id_balanced_accuracy", "ID balanced accuracy"),
-    "ood": ("ood_accuracy", "OOD accuracy"),
-    "adversarial": ("adversarial_accuracy", "adversarial accuracy"),
-}
-# The paper's adversarial range for its semantic variants (PAPER.md, Table 2).
-PAPER_ADVERSARIAL_SEMANTIC = (67.8, 69.8)
+__all__ = [
+    "Interval",
+    "claims_table",
+    "collapse_rate",
+    "paired_difference",
+    "runs_frame",
+    "task_backbones",
+]
 
 
-@dataclass
-class Interval:
-    estimate: float | None
-    low: float | None
-    high: float | None
-    n: int
-
-    def text(self, unit: str = "") -> str:
-        if self.estimate is None:
-            return "—"
-        if self.low is None:
-            return f"{self.estimate:+.1f}{unit} (one seed)"
-        return f"{self.estimate:.1f}{unit} [{self.low:.1f}, {self.high:.1f}]"
+def task_backbones(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(task, backbone) pairs present, tasks in their canonical order."""
+    pairs = set(zip(frame.task, frame.backbone, strict=True))
+    return sorted(pairs, key=lambda p: (TASKS.index(p[0]) if p[0] in TASKS else len(TASKS), p[1]))
 
 
-def runs_frame(jobs: list[Job]) -> pd.DataFrame:
-    """One row per (finished job, task it speaks for): role = the variant without its task."""
-    rows = []
-    for job in jobs:
-        if not job.ok:
-            continue
-        variant, seed = job.result["variant"], job.result["seed"]
-        tasks = TASKS if not job.result.get("trained") else (job.result["task"],)
-        for task in tasks:
-            summary = job.metrics["summary"].get(task)
-            if summary is None:
-                continue
-            role = "zero_shot" if not job.result.get("trained") else variant
-            role = role.removeprefix(f"{task}_")
-            rows.append(
-                {
-                    "role": role,
-                    "task": task,
-                    "seed": seed,
-                    "collapsed": bool(summary["collapsed"]),
-                    **{
-                        key: None if summary.get(name) is None else 100 * summary[name]
-                        for key, (name, _) in METRICS.items()
-                    },
-                }
-            )
-    return pd.DataFrame(rows, columns=["role", "task", "seed", "collapsed", *METRICS])
+def _rows(frame: pd.DataFrame, task: str, role: str, backbone: str | None) -> pd.DataFrame:
+    mask = (frame.task == task) & (frame.role == role)
+    if backbone is not None:
+        mask &= frame.backbone == backbone
+    return frame[mask]
 
 
 def _t_interval(values: np.ndarray, confidence: float) -> Interval:
@@ -89,31 +56,32 @@ def _t_interval(values: np.ndarray, confidence: float) -> Interval:
     if len(values) < 2:
         return Interval(mean, None, None, 1)
     if np.allclose(values, values[0]):
-        return Interval(mean, mean, mean, len(values))
+        return Interval(mean, mean, mean, len(values))  # zero width: no verdict
     low, high = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
     return Interval(mean, float(low), float(high), len(values))
 
 
-def level(frame: pd.DataFrame, task: str, role: str, metric: str, confidence: float) -> Interval:
-    sub = frame[(frame.task == task) & (frame.role == role)]
-    return _t_interval(sub[metric].to_numpy(dtype=float), confidence)
+def level(frame, task, role, metric, confidence, backbone=None) -> Interval:
+    return _t_interval(_rows(frame, task, role, backbone)[metric].to_numpy(float), confidence)
 
 
-def paired_difference(
-    frame: pd.DataFrame, task: str, a: str, b: str, metric: str, confidence: float
-) -> Interval:
-    """Mean over seeds of (a − b), seeds present in both."""
-    sub = frame[frame.task == task]
-    left = sub[sub.role == a].set_index("seed")[metric]
-    right = sub[sub.role == b].set_index("seed")[metric]
+def _paired(left: pd.Series, right: pd.Series, confidence: float) -> Interval:
     seeds = sorted(set(left.index) & set(right.index))
-    diffs = np.array([left[s] - right[s] for s in seeds], dtype=float)
-    return _t_interval(diffs, confidence)
+    return _t_interval(np.array([left[s] - right[s] for s in seeds], dtype=float), confidence)
 
 
-def collapse_rate(frame: pd.DataFrame, role: str, confidence: float, task: str | None = None):
+def paired_difference(frame, task, a, b, metric, confidence, backbone=None) -> Interval:
+    """Mean over seeds of (a − b), seeds present in both."""
+    left = _rows(frame, task, a, backbone).set_index("seed")[metric]
+    right = _rows(frame, task, b, backbone).set_index("seed")[metric]
+    return _paired(left, right, confidence)
+
+
+def collapse_rate(frame, role, confidence, task=None, backbone=None):
     """(collapsed, runs, Interval of the rate in %) with the exact binomial CI."""
-    sub = frame[(frame.role == role) & ((frame.task == task) if task else True)]
+    sub = frame[frame.role == role]
+    sub = sub if task is None else sub[sub.task == task]
+    sub = sub if backbone is None else sub[sub.backbone == backbone]
     k, n = int(sub.collapsed.sum()), len(sub)
     if n == 0:
         return k, n, Interval(None, None, None, 0)
@@ -121,34 +89,44 @@ def collapse_rate(frame: pd.DataFrame, role: str, confidence: float, task: str |
     return k, n, Interval(100 * k / n, 100 * ci.low, 100 * ci.high, n)
 
 
-def effect_verdict(diff: Interval, margin: float) -> str:
-    if diff.low is None:
-        return "inconclusive"
-    if diff.low > 0:
-        return "confirmed"
-    if diff.high < 0 or (diff.low >= -margin and diff.high <= margin):
-        return "refuted"
-    return "inconclusive"
+def yes_rate_shift(frame: pd.DataFrame, task: str, role: str, backbone: str) -> pd.Series:
+    """Per seed: mean over the collapse splits of |predicted %Yes − the untrained backbone's|
+    (same task, backbone and data; the same seed where it ran, else the mean over seeds)."""
+    columns = [f"yes_{s}" for s in COLLAPSE_SPLITS if f"yes_{s}" in frame]
+    runs = _rows(frame, task, role, backbone)
+    untrained = _rows(frame, task, "zero_shot", backbone)
+    shifts = {}
+    for _, run in runs.iterrows():
+        same_data = untrained[untrained.data == run.data]
+        if same_data.empty:
+            continue
+        ref = same_data[same_data.seed == run.seed]
+        ref = (ref if len(ref) else same_data)[columns].astype(float).mean()
+        gaps = (run[columns].astype(float) - ref).abs().dropna()
+        if len(gaps):
+            shifts[run.seed] = float(gaps.mean())
+    return pd.Series(shifts, dtype=float)
 
 
-def number_verdict(ours: Interval, paper: float | tuple[float, float], margin: float) -> str:
-    if ours.low is None:
-        return "inconclusive"
-    lo, hi = paper if isinstance(paper, tuple) else (paper, paper)
-    return "confirmed" if ours.low - margin <= hi and lo <= ours.high + margin else "refuted"
+def _trivial(frame, task, role, backbone, key, estimate, margin) -> str:
+    sub = _rows(frame, task, role, backbone)
+    scores = {
+        c.split("@", 1)[1]: sub[c].astype(float).mean() for c in sub if c.startswith(f"{key}@")
+    }
+    return ", ".join(f"{n} {scores[n]:.1f}" for n in trivial_matches(estimate, scores, margin))
 
 
 def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
     conf, margin = claims_cfg.confidence, claims_cfg.equivalence_margin
     headline = paper_numbers()["headline"]
-    tasks = [t for t in TASKS if t in set(frame.task)]
     rows = []
 
-    def add(claim, task, statistic, interval, paper, verdict, unit=""):
+    def add(claim, task, bb, statistic, interval, paper, verdict, unit="", trivial=""):
         rows.append(
             {
                 "claim": claim,
                 "task": task,
+                "backbone": bb,
                 "statistic": statistic,
                 "estimate": interval.estimate,
                 "ci_low": interval.low,
@@ -157,78 +135,84 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                 "value": interval.text(unit),
                 "paper": paper,
                 "verdict": verdict,
+                "trivial": trivial,
             }
         )
 
-    if (frame.role == "baseline").any():
-        k, n, rate = collapse_rate(frame, "baseline", conf)
-        if rate.low is None:
-            verdict = "inconclusive"
-        elif rate.low > 100 * claims_cfg.collapse_majority:
-            verdict = "confirmed"
-        elif rate.high < 100 * claims_cfg.collapse_majority:
-            verdict = "refuted"
-        else:
-            verdict = "inconclusive"
-        add(
-            "1. plain fine-tuning collapses",
-            "both",
-            f"collapse rate of the paper baseline ({k}/{n} runs)",
-            rate,
-            "2/2 runs",
-            verdict,
-            "%",
-        )
-    if (frame.role == "semantic").any() and (frame.role == "baseline").any():
-        k_s, n_s, rate_s = collapse_rate(frame, "semantic", conf)
-        k_b, n_b, _ = collapse_rate(frame, "baseline", conf)
-        if k_b == 0:
-            verdict = "inconclusive"  # nothing to prevent
-        else:
-            p = stats.fisher_exact([[k_s, n_s - k_s], [k_b, n_b - k_b]], alternative="less").pvalue
-            verdict = "confirmed" if p < 1 - conf else ("refuted" if k_s >= k_b else "inconclusive")
-        add(
-            "2. scheduled λ prevents collapse",
-            "both",
-            f"collapse rate, semantic {k_s}/{n_s} vs baseline {k_b}/{n_b}",
-            rate_s,
-            "0/2 vs 2/2",
-            verdict,
-            "%",
-        )
-        for task in tasks:
-            diff = paired_difference(frame, task, "semantic", "baseline", "id", conf)
+    for task, bb in task_backbones(frame):
+        has = {r: not _rows(frame, task, r, bb).empty for r in ("baseline", "semantic")}
+        if has["baseline"]:
+            k, n, rate = collapse_rate(frame, "baseline", conf, task, bb)
+            base = _rows(frame, task, "baseline", bb)
+            per_run = ", ".join(str(c) for c in base.collapsed_splits)
+            k_id = int(base.collapsed_id.sum())
+            k_z, n_z, _ = collapse_rate(frame, "zero_shot", conf, task, bb)
+            add(
+                "1. plain fine-tuning collapses",
+                task,
+                bb,
+                f"collapse rate of the paper baseline ({k}/{n} runs; collapsed splits per run: "
+                f"{per_run} of {base.splits_scored.max()}; on the ID test {k_id}/{n}; "
+                f"untrained backbone {k_z}/{n_z})",
+                rate,
+                "2/2 runs",
+                rate_verdict(rate, claims_cfg.collapse_majority),
+                "%",
+            )
+        if has["baseline"] and has["semantic"]:
+            k_s, n_s, _ = collapse_rate(frame, "semantic", conf, task, bb)
+            k_b, n_b, _ = collapse_rate(frame, "baseline", conf, task, bb)
+            shift = _paired(
+                yes_rate_shift(frame, task, "semantic", bb),
+                yes_rate_shift(frame, task, "baseline", bb),
+                conf,
+            )
+            p = stats.fisher_exact([[k_s, n_s - k_s], [k_b, n_b - k_b]], alternative="less")
             add(
                 "2. scheduled λ prevents collapse",
                 task,
-                "semantic − baseline, ID balanced accuracy",
-                diff,
-                None,
-                effect_verdict(diff, margin),
+                bb,
+                f"collapse rate, semantic {k_s}/{n_s} vs baseline {k_b}/{n_b} (Fisher one-sided "
+                f"p = {p.pvalue:.2f}); value: yes-rate shift from the untrained backbone, "
+                "semantic − baseline (points)",
+                shift,
+                "0/2 vs 2/2",
+                prevention_verdict((k_s, n_s), (k_b, n_b), shift, margin),
             )
-    for task in tasks:
-        ours = level(frame, task, "semantic", "ood", conf)
-        paper = headline.get(f"{task}_semantic", {}).get("standard")
-        if ours.estimate is not None and paper is not None:
-            add(
-                "3. semantic accuracy 70.4 / 68.6",
-                task,
-                "semantic OOD accuracy (the paper's 'standard' column)",
-                ours,
-                paper,
-                number_verdict(ours, paper, margin),
-            )
-    for task in tasks:
-        ours = level(frame, task, "semantic", "adversarial", conf)
-        if ours.estimate is None:
-            continue
-        diff = paired_difference(frame, task, "semantic", "baseline", "adversarial", conf)
-        add(
-            "4. adversarial 67–70 (semantic) vs 43–71 (collapsed)",
-            task,
-            f"semantic adversarial accuracy (semantic − baseline: {diff.text()})",
-            ours,
-            "67.8–69.8",
-            number_verdict(ours, PAPER_ADVERSARIAL_SEMANTIC, margin),
-        )
+        if has["semantic"]:
+            ours = level(frame, task, "semantic", "ood", conf, bb)
+            paper = headline.get(f"{task}_semantic", {}).get("standard")
+            if ours.estimate is not None and paper is not None:
+                add(
+                    "3. semantic accuracy 70.4 / 68.6",
+                    task,
+                    bb,
+                    f"semantic OOD accuracy on {bb} (the paper: its 'standard' column, on Gemma 3 "
+                    "270M)",
+                    ours,
+                    paper,
+                    level_verdict(ours, paper, margin),
+                    trivial=_trivial(frame, task, "semantic", bb, "ood", ours.estimate, margin),
+                )
+            ours = level(frame, task, "semantic", "adversarial", conf, bb)
+            if ours.estimate is not None:
+                lo, hi = sorted(
+                    headline[f"{t}_semantic"]["adversarial"]
+                    for t in ("transitivity", "dseparation")
+                )
+                diff = paired_difference(
+                    frame, task, "semantic", "baseline", "adversarial", conf, bb
+                )
+                add(
+                    "4. adversarial 67–70 (semantic) vs 43–71 (collapsed)",
+                    task,
+                    bb,
+                    f"semantic adversarial accuracy on {bb} (semantic − baseline: {diff.text()})",
+                    ours,
+                    f"{lo}–{hi}",
+                    level_verdict(ours, (lo, hi), margin),
+                    trivial=_trivial(
+                        frame, task, "semantic", bb, "adversarial", ours.estimate, margin
+                    ),
+                )
     return pd.DataFrame(rows)

@@ -1,0 +1,96 @@
+"""The sweep as one row per run (runs.csv): what the Claims section's every verdict is
+computed from. Per run and task: its role (the variant without its task; the untrained backbone
+is `zero_shot`), backbone (`model.name`), data setting and seed; ID balanced, OOD and
+adversarial accuracy in %; predicted %Yes on the ID test and each OOD split; collapse per split
+(≥ the evaluation's `collapse_threshold` of the answers identical) counted over the splits; and
+each trivial baseline's score on the same splits (`<metric>@<baseline>`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from causal_semloss.evaluate.metrics import is_collapsed, mean_of
+from causal_semloss.report.settings import backbone, collapse_threshold
+from causal_semloss.report.sweep import Job
+from causal_semloss.schema import OOD_SPLITS, TASKS
+
+METRICS = {
+    "id": ("id_balanced_accuracy", "ID balanced accuracy"),
+    "ood": ("ood_accuracy", "OOD accuracy"),
+    "adversarial": ("adversarial_accuracy", "adversarial accuracy"),
+}
+# Where collapse is looked for: the ID test and each OOD split.
+COLLAPSE_SPLITS = ("test", *OOD_SPLITS)
+
+
+def _pct(value) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _collapse_columns(splits: dict, task: str, threshold: float) -> dict:
+    """Predicted %Yes per split and collapse per split (≥ threshold identical answers), counted
+    over all splits and over the informative ones: a collapse on the ID test, or on an OOD split
+    whose right answers are not themselves that one-sided, or onto the wrong answer of one that
+    is (answering No on a split that is 98% No is no sign of collapse; on one that is 100% Yes
+    it is). A run is `collapsed` when it has an informative collapse."""
+    row: dict = {"collapsed_id": False}
+    counted = collapsed = informative = 0
+    for split in COLLAPSE_SPLITS:
+        entry = splits.get(f"{task}/{split}") or {}
+        yes_rate = entry.get("yes_rate")
+        row[f"yes_{split}"] = _pct(yes_rate)
+        if yes_rate is None:
+            continue
+        flag = is_collapsed(yes_rate, threshold)
+        counted += 1
+        collapsed += flag
+        true_rate = entry["true_yes"] / entry["n"]
+        one_sided = is_collapsed(true_rate, threshold) and split != "test"
+        informative += flag and (not one_sided or (yes_rate > 0.5) != (true_rate > 0.5))
+        if split == "test":
+            row["collapsed_id"] = flag
+    row.update(collapsed_splits=collapsed, splits_scored=counted, collapsed_informative=informative)
+    row["collapsed"] = informative > 0
+    return row
+
+
+def _trivial_columns(baselines: dict, task: str) -> dict:
+    """Each trivial baseline's score on the metrics the claims use, on this run's splits."""
+    row = {}
+    for name, splits in baselines.items():
+        test = splits.get(f"{task}/test", {})
+        adversarial = splits.get(f"{task}/adversarial", {})
+        ood = [splits[f"{task}/{s}"]["accuracy"] for s in OOD_SPLITS if f"{task}/{s}" in splits]
+        row[f"id@{name}"] = _pct(test.get("balanced_accuracy"))
+        row[f"ood@{name}"] = _pct(mean_of(ood))
+        row[f"adversarial@{name}"] = _pct(adversarial.get("accuracy"))
+    return row
+
+
+def runs_frame(jobs: list[Job]) -> pd.DataFrame:
+    """One row per (finished job, task it speaks for): role = the variant without its task;
+    levels in %, predicted %Yes per split, collapse per split, trivial baselines' scores."""
+    rows = []
+    for job in jobs:
+        if not job.ok:
+            continue
+        trained = bool(job.result.get("trained"))
+        for task in TASKS if not trained else (job.result["task"],):
+            summary = job.metrics["summary"].get(task)
+            if summary is None:
+                continue
+            role = job.result["variant"] if trained else "zero_shot"
+            rows.append(
+                {
+                    "role": role.removeprefix(f"{task}_"),
+                    "task": task,
+                    "backbone": backbone(job),
+                    "data": job.result.get("data", "?"),
+                    "seed": job.result["seed"],
+                    **{key: _pct(summary.get(name)) for key, (name, _) in METRICS.items()},
+                    **_collapse_columns(job.metrics["splits"], task, collapse_threshold(job)),
+                    **_trivial_columns(job.metrics.get("baselines", {}), task),
+                }
+            )
+    base = ["role", "task", "backbone", "data", "seed", *METRICS, "collapsed"]
+    return pd.DataFrame(rows, columns=list(dict.fromkeys([*base, *(k for r in rows for k in r)])))
