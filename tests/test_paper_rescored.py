@@ -100,6 +100,14 @@ def test_v4_against_the_untrained_model_split_by_split():
     assert width == pytest.approx(2 * half, rel=0.05)
 
 
+def test_accuracies_within_delta_of_a_trivial_answer_are_flagged():
+    lines, tables = paper_rescored_section(REPORT)
+    flags = tables["paper_rescored"].set_index(["model", "split"]).trivial
+    assert flags[("transitivity_semantic", "branching")] == "always_no"  # 97.89 vs 98.04
+    assert flags[("transitivity_baseline", "long_names")] == "always_yes"
+    assert flags[("transitivity_semantic", "long_names")] == ""  # 62.75 vs 65.64
+
+
 def test_the_test_is_seeded():
     assert compare(REPORT).equals(compare(REPORT))
 

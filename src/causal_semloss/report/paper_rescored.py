@@ -17,6 +17,7 @@ import pandas as pd
 
 from causal_semloss.evaluate.metrics import metrics_from_confusion
 from causal_semloss.report.paper_numbers import paper_numbers
+from causal_semloss.report.verdicts import trivial_matches
 
 SEMANTIC, UNTRAINED = "transitivity_semantic", "base"
 TRIVIAL = {"always_no": False, "always_yes": True}
@@ -60,6 +61,20 @@ def rescored_table() -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def trivial_flags(table: pd.DataFrame, margin: float) -> list[str]:
+    """Per row of `rescored_table`: the trivial answers whose accuracy on the same split is
+    within δ of the model's (empty for the trivial rows themselves)."""
+    trivial = table[table.model.isin(list(TRIVIAL))].pivot(
+        index="split", columns="model", values="accuracy"
+    )
+    return [
+        ""
+        if row.model in TRIVIAL
+        else ", ".join(trivial_matches(row.accuracy, trivial.loc[row.split].to_dict(), margin))
+        for row in table.itertuples()
+    ]
 
 
 def _resampled(cells: dict, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -181,6 +196,8 @@ def _cell(value, digits: int = 1) -> str:
 def paper_rescored_section(report_cfg) -> tuple[list[str], dict[str, pd.DataFrame]]:
     """The section's markdown lines and its CSVs (name -> frame)."""
     table, comparison = rescored_table(), compare(report_cfg)
+    margin = report_cfg.claims.equivalence_margin
+    table["trivial"] = trivial_flags(table, margin)
     source = _matrices()["source"]
     shown = pd.DataFrame(
         {
@@ -191,6 +208,7 @@ def paper_rescored_section(report_cfg) -> tuple[list[str], dict[str, pd.DataFram
             "pred. %Yes": table.yes_rate.map(_cell),
             "bal. acc": table.balanced_accuracy.map(_cell),
             "MCC": table.mcc.map(lambda v: _cell(v, 3)),
+            f"≈ trivial (±{margin:g})": table.trivial,
         }
     )
     tests = pd.DataFrame(
@@ -221,7 +239,7 @@ def paper_rescored_section(report_cfg) -> tuple[list[str], dict[str, pd.DataFram
         "",
         tests.to_markdown(index=False, disable_numparse=True),
         "",
-        findings(table, comparison, report_cfg.claims.equivalence_margin),
+        findings(table, comparison, margin),
         "",
     ]
     return lines, {"paper_rescored": table, "paper_rescored_v4_vs_untrained": comparison}
