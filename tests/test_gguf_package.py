@@ -62,6 +62,16 @@ def test_converts_once_and_loads_the_same_weights(fake_package, tiny_cfg, tmp_pa
     assert (target / "model.safetensors").stat().st_mtime_ns == stamp
 
 
+def test_a_killed_conversion_leaves_nothing_behind(fake_package, tiny_cfg, tmp_path):
+    _, name, _ = fake_package
+    leftover = tmp_path / ".c.abc123"  # the staging dir of a conversion killed with -9
+    leftover.mkdir()
+    (leftover / "model.safetensors").write_bytes(b"partial")
+    load_backbone(_cfg(tiny_cfg, name, tmp_path / "c"))
+    assert not leftover.exists()
+    assert read_card(tmp_path / "c")["source"]["package"] == name
+
+
 def test_lora_wraps_the_converted_model(fake_package, tiny_cfg, tmp_path):
     _, name, _ = fake_package
     backbone = load_backbone(_cfg(tiny_cfg, name, tmp_path / "c"))

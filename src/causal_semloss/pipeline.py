@@ -49,6 +49,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
         "task": cfg.task.name,
         "loss": cfg.loss.name,
         "model": cfg.model.name,
+        "prompt": cfg.model.prompt.name,
         "data": cfg.data.name,
         "trained": bool(cfg.variant.train),
     }

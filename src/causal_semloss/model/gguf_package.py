@@ -27,7 +27,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from causal_semloss.atomic import atomic_dir, write_json
+from causal_semloss.atomic import atomic_dir, remove_stale_staging, write_json
 from causal_semloss.errors import ConfigError
 from causal_semloss.model.card import CARD, WEIGHTS, file_sha256, files_sha256, read_card
 
@@ -163,6 +163,7 @@ def ensure_converted(model_cfg, dtype) -> Path:
         if target.exists():  # another job converted it while this one waited
             read_card(target)
             return target
+        remove_stale_staging(target)  # of conversions killed mid-write: no live one holds the lock
         log.info("converting %s once into %s", package_cfg.distribution, target)
         start = time.perf_counter()
         with atomic_dir(target) as staging:
