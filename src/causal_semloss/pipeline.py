@@ -29,7 +29,7 @@ from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
 from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import RESULT
-from causal_semloss.run_logger import make_logger
+from causal_semloss.run_logger import eval_summary, make_logger
 from causal_semloss.train.checkpoints import run_config_hash, trained_under
 from causal_semloss.train.finetune import train
 from causal_semloss.train.pretraining import ensure_pretrained
@@ -83,13 +83,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.variant.train else None
         )
         result = {**base, "status": "ok", "summary": metrics["summary"]}
-        logger.summary(
-            {
-                f"eval/{task}/{k}": v
-                for task, summary in metrics["summary"].items()
-                for k, v in summary.items()
-            }
-        )
+        logger.summary(eval_summary(metrics, cfg.task.name, cfg.eval.collapse_threshold))
     except (TrainingInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # one job's failure must not stop a sweep

@@ -67,6 +67,50 @@ class WandbLogger:
         self.run.finish()
 
 
+# What each job's W&B summary holds per built-in split (`eval_summary`): the dashboard's panels
+# (causal_semloss.dashboard) read exactly these keys.
+SPLIT_METRICS = ("yes_rate", "true_yes_rate", "accuracy", "balanced_accuracy", "mcc")
+BASELINE_METRICS = ("accuracy", "balanced_accuracy", "mcc")
+
+
+def eval_summary(metrics: dict, own_task: str, collapse_threshold: float) -> dict[str, Any]:
+    """The W&B summary of one evaluation (metrics.json): per task its headline numbers
+    (`eval/<task>/<k>`), per built-in split `eval/<task>/<split>/<metric>` and the trivial
+    baselines' `baseline/<task>/<split>/<name>/<metric>`, and for the variant's own task
+    `eval/own/{id_mcc, ood_mcc, collapsed_splits}` — one key the parallel-coordinates panel
+    reads whichever task a run was trained on. External eval sets keep only their metrics.json."""
+    from causal_semloss.evaluate.metrics import is_collapsed
+    from causal_semloss.schema import ALL_SPLITS, OOD_SPLITS
+
+    out: dict[str, Any] = {
+        f"eval/{task}/{k}": v
+        for task, summary in metrics["summary"].items()
+        for k, v in summary.items()
+    }
+    collapsed: dict[str, int] = {}
+    for key, entry in metrics["splits"].items():
+        task, _, split = key.partition("/")
+        if split not in ALL_SPLITS:
+            continue
+        truth = entry["true_yes"] / entry["n"] if entry.get("n") else None
+        values = {**entry, "true_yes_rate": truth}
+        out.update({f"eval/{key}/{m}": values.get(m) for m in SPLIT_METRICS})
+        if split in ("test", *OOD_SPLITS):
+            hit = is_collapsed(entry.get("yes_rate"), collapse_threshold)
+            collapsed[task] = collapsed.get(task, 0) + int(bool(hit))
+    for name, per_split in metrics.get("baselines", {}).items():
+        for key, entry in per_split.items():
+            if key.partition("/")[2] in ALL_SPLITS:
+                out.update({f"baseline/{key}/{name}/{m}": entry.get(m) for m in BASELINE_METRICS})
+    for task, count in collapsed.items():
+        out[f"eval/{task}/collapsed_splits"] = count
+    own = metrics["summary"].get(own_task, {})
+    out["eval/own/id_mcc"] = metrics["splits"].get(f"{own_task}/test", {}).get("mcc")
+    out["eval/own/ood_mcc"] = own.get("ood_mcc")
+    out["eval/own/collapsed_splits"] = collapsed.get(own_task, 0)
+    return out
+
+
 def default_group(out_dir: Path) -> str:
     """Sweep jobs live in multirun/<date>/<time>/<n>: group them by <date>/<time>."""
     out_dir = Path(out_dir).resolve()

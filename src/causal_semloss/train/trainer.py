@@ -212,13 +212,15 @@ class Trainer:
         for key, value in metrics.items():
             if key.startswith("sem/"):
                 self.state.history.setdefault(key, []).append(value)
-        logger.log({f"train/{k}": v for k, v in metrics.items()}, step=done)
+        examples = {"train/examples_seen": done * self.per_step}  # x axis of the dashboard's curves
+        logger.log({**{f"train/{k}": v for k, v in metrics.items()}, **examples}, step=done)
 
     def _validate_and_log(self, logger, done: int) -> None:
         self.state.step = done
         val = self.validate()
         self.state.validation.append(val)
-        logger.log({f"val/{k}": v for k, v in val.items() if k != "step"}, step=done)
+        logged = {f"val/{k}": v for k, v in val.items() if k != "step"}
+        logger.log({**logged, "val/examples_seen": done * self.per_step}, step=done)
         if val["collapse_warning"]:
             log.warning(
                 "step %d: validation yes-rate %.3f outside %s — collapsing?",
