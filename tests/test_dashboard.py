@@ -11,7 +11,7 @@ import pytest
 
 from causal_semloss.dashboard.__main__ import SPEC_FILE, main
 from causal_semloss.dashboard.offline_runs import read_run, run_files
-from causal_semloss.dashboard.spec import dashboard_plan
+from causal_semloss.dashboard.spec import PARALLEL_CONFIG, dashboard_plan
 from causal_semloss.report.sweep import load_sweep
 from causal_semloss.schema import ALL_SPLITS
 from tests.conftest import run_cli
@@ -153,6 +153,11 @@ def test_every_panel_key_is_logged_by_every_job(tmp_path):
         (path,) = run_files(job.path)
         run = read_run(path)
         assert run.group in plan.groups
+        for dotted in PARALLEL_CONFIG:  # the parallel-coordinates axes read from the config
+            head, *rest = dotted.split(".")
+            value = run.config[head]
+            for part in rest:
+                value = value[part]
         missing = plan.summary_keys() - set(run.summary)
         assert not missing, (job.path, sorted(missing)[:10])
         if job.result["trained"]:
@@ -161,5 +166,5 @@ def test_every_panel_key_is_logged_by_every_job(tmp_path):
     assert run_cli("causal_semloss.dashboard", str(sweep)).returncode == 0
     assert run_cli("causal_semloss.report", str(sweep)).returncode == 0
     (report_run,) = run_files(sweep)
-    logged = read_run(report_run).summary
-    assert {"headline", "per_split", "yes_rate", "balanced_accuracy_heatmap"} <= set(logged)
+    logged = {key.split("/")[0] for key in read_run(report_run).summary}  # tables, images
+    assert {"headline", "per_split", "runs", "yes_rate", "balanced_accuracy_heatmap"} <= logged

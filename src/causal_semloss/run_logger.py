@@ -59,7 +59,10 @@ class WandbLogger:
             self.run.summary[key] = value
 
     def log_artifacts(self, tables: dict[str, Any], images: dict[str, str]) -> None:
-        payload = {name: self._wandb.Table(dataframe=df) for name, df in tables.items()}
+        payload = {
+            name: self._wandb.Table(dataframe=df, allow_mixed_types=True)
+            for name, df in tables.items()
+        }
         payload.update({name: self._wandb.Image(path) for name, path in images.items()})
         self.run.log(payload)
 

@@ -19,7 +19,11 @@ from causal_semloss.errors import exit_on_user_error
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
 from causal_semloss.report.paper_rescored import paper_rescored_section
-from causal_semloss.report.plots import training_curves_plot, yes_rate_plot
+from causal_semloss.report.plots import (
+    balanced_accuracy_heatmap,
+    training_curves_plot,
+    yes_rate_plot,
+)
 from causal_semloss.report.settings import report_config
 from causal_semloss.report.sweep import Job, load_sweeps
 from causal_semloss.report.tables import (
@@ -88,6 +92,9 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         write_csv(df, out_dir / f"{name}.csv")
     yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
     curves = training_curves_plot(jobs, out_dir / "training_curves.png")
+    heatmap = balanced_accuracy_heatmap(
+        per_split, rescored_tables.get("paper_rescored"), out_dir / "balanced_accuracy_heatmap.png"
+    )
 
     parts = [
         "# causal-semloss report",
@@ -179,6 +186,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                 "",
             ]
     parts += ["## 3. Prediction distribution", "", f"![yes-rate per split]({yes_plot.name})", ""]
+    parts += [f"![balanced accuracy per split]({heatmap.name})", ""]
     if curves is not None:
         parts += ["## 4. Training curves", "", f"![training curves]({curves.name})", ""]
     if len(failed):
@@ -192,7 +200,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         ]
     report = out_dir / "report.md"
     write_text(report, "\n".join(parts))
-    _log_to_wandb(jobs, out_dir, {"headline": headline, "per_split": per_split}, [yes_plot, curves])
+    _log_to_wandb(jobs, out_dir, tables, [yes_plot, curves, heatmap])
     return report
 
 
