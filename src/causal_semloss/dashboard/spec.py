@@ -65,7 +65,9 @@ def _splits(jobs: list[Job]) -> list[tuple[str, str]]:
 
 
 def dashboard_plan(jobs: list[Job]) -> Plan:
-    """The sections and panels for the finished jobs of a sweep (at least one)."""
+    """The sections and panels for the finished jobs of a sweep (at least one). Bar and
+    parallel-coordinates panels read summary keys every job logs; the training section reads
+    history keys only trained jobs have (an untrained variant has no curves)."""
     done = [j for j in jobs if j.ok]
     logger = done[0].config.get("logger", {})
     groups = sorted(
