@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     args, overrides = parser.parse_known_args(argv)
     unknown = [arg for arg in overrides if arg.startswith("-")]
     if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        lm_eval.error(f"unrecognized arguments: {' '.join(unknown)}")
     cfg = compose_config(overrides)
     summary = export_lm_eval(cfg, args.out_dir, overwrite=args.overwrite)
     for task, info in summary["tasks"].items():
