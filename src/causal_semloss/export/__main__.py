@@ -1,8 +1,10 @@
-"""`python -m causal_semloss.export lm-eval OUT_DIR [--overwrite] [KEY=VALUE ...]`: write the
-suite's evaluation sets as lm-evaluation-harness tasks (export/lm_eval_tasks.py).
+"""Write the suite's evaluation sets for other tools: lm-evaluation-harness tasks.
+
+`python -m causal_semloss.export lm-eval OUT_DIR [--overwrite] [KEY=VALUE ...]` (or
+`causal-semloss-export`) writes them with export/lm_eval_tasks.py.
 
 KEY=VALUE are Hydra overrides of the suite's config, as the other entry points take them: which
-data (`task=`, `data=paper`, `seed=1`, `data.n_test=200`), which prompt (`model=...`,
+data (`data=paper`, `seed=1`, `data.n_test=200`), which prompt (`model=...`,
 `model/prompt=compact`) and which sets (`eval.tasks`, `eval.splits`, `eval.max_examples`). Then
 `lm_eval --model hf --model_args pretrained=DIR --include_path OUT_DIR --tasks causal_semloss`.
 An OUT_DIR that holds files is refused unless --overwrite; a bad override or path is one
@@ -39,7 +41,13 @@ def main(argv: list[str] | None = None) -> None:
         prog="causal-semloss-export", description=__doc__.splitlines()[0]
     )
     formats = parser.add_subparsers(dest="format", required=True)
-    lm_eval = formats.add_parser("lm-eval", help="lm-evaluation-harness task YAMLs and JSONL data")
+    lm_eval = formats.add_parser(
+        "lm-eval",
+        help="lm-evaluation-harness task YAMLs and JSONL data",
+        usage="%(prog)s OUT_DIR [--overwrite] [KEY=VALUE ...]",
+        description="KEY=VALUE: Hydra overrides of the suite's config (data, model/prompt, "
+        "eval.tasks, eval.splits, eval.max_examples), as `python -m causal_semloss.data` takes.",
+    )
     lm_eval.add_argument("out_dir", help="where to write the tasks (load with --include_path)")
     lm_eval.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR")
     # The rest are Hydra overrides (KEY=VALUE), before or after --overwrite.
