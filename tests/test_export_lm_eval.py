@@ -164,6 +164,22 @@ def test_cli_refuses_a_non_empty_dir_unless_told_to_overwrite(tmp_path, capsys):
     assert (out / "causal_semloss_transitivity_test.yaml").is_file()
 
 
+def test_overwrite_never_replaces_the_working_dir_or_the_data(tmp_path, monkeypatch):
+    from causal_semloss.errors import UserError
+    from tests.conftest import compose_cfg
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "work").mkdir()
+    cfg = compose_cfg([f"paths.data_root={tmp_path / 'data'}"])
+    with pytest.raises(UserError, match="holds .*data"):
+        export_lm_eval(cfg, tmp_path, overwrite=True)
+    monkeypatch.chdir(tmp_path / "work")
+    (tmp_path / "work" / "mine.txt").write_text("mine")
+    with pytest.raises(UserError, match="holds .*work"):
+        export_lm_eval(cfg, ".", overwrite=True)
+    assert (tmp_path / "work" / "mine.txt").exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [["data.n_test=many"], ["no_such_key=1"], ["--no-such-flag"]],

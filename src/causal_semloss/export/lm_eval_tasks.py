@@ -98,14 +98,22 @@ def group_config(group: str, members: list[str], meta: dict) -> dict:
     }
 
 
-def check_out_dir(out_dir: Path, overwrite: bool) -> None:
+def check_out_dir(out_dir: Path, overwrite: bool, keep: list[Path]) -> None:
+    """Refuse an OUT_DIR that is a file, holds files (unless `overwrite`), or would take with
+    it, when replaced, the working directory or any path in `keep` (the data root)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir}: exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    if not (out_dir.is_dir() and any(out_dir.iterdir())):
+        return
+    if not overwrite:
         raise UserError(
             f"{out_dir}: directory is not empty; pass --overwrite to replace it (its files are "
             "removed)"
         )
+    resolved = out_dir.resolve()
+    for path in [Path.cwd(), *keep]:
+        if path.resolve().is_relative_to(resolved):
+            raise UserError(f"{out_dir}: holds {path}; not replacing it, choose another directory")
 
 
 def load_sets(cfg: DictConfig) -> tuple[list[tuple[str, str, list[dict]]], dict]:
@@ -129,7 +137,7 @@ def export_lm_eval(cfg: DictConfig, out_dir: str | Path, overwrite: bool = False
     """Write the tasks for `cfg` (a checked config) into `out_dir`, all at once: assembled in a
     staging dir beside it and renamed into place. Returns the summary written as export.json."""
     out_dir = Path(out_dir).absolute()
-    check_out_dir(out_dir, overwrite)
+    check_out_dir(out_dir, overwrite, keep=[Path(cfg.paths.data_root)])
     prompt_cfg = cfg.model.prompt
     meta = {"prompt": prompt_cfg.name, "data": cfg.data.name, "seed": int(cfg.seed)}
     sets, sources = load_sets(cfg)
