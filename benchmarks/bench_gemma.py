@@ -38,7 +38,6 @@ from causal_semloss.model.batches import encode_records, render_prompt
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.train.finetune_data import prepare
-from causal_semloss.train.losses import compute_loss, logits_start
 from causal_semloss.train.trainer import Trainer
 
 BATCH = 8
@@ -78,32 +77,11 @@ def _plain_margins(model, tokenizer, prompts, yes_id, no_id) -> torch.Tensor:
 
 
 def _step_rate(trainer: Trainer, steps: int, profile: bool) -> float:
+    """Steps/s of the trainer's own step (`accumulate`: forward, loss, backward) + clip + AdamW."""
     model, opt = trainer.model, trainer.optimizer
-    lc = trainer.cfg.loss
 
     def step(s: int) -> None:
-        for indices, width, answer_col, extras in trainer.planner.micro_batches(s):
-            batch = trainer.batches.batch(indices, width, answer_col) | extras
-            start = logits_start(answer_col, lc.scope)
-            logits = model(
-                input_ids=batch["input_ids"],
-                attention_mask=batch["attention_mask"],
-                position_ids=batch["position_ids"],
-                logits_to_keep=width - start if start > 0 else 0,
-                use_cache=False,
-            ).logits.float()
-            loss = compute_loss(
-                logits,
-                batch,
-                start=start,
-                scope=lc.scope,
-                paper_ce_bug=False,
-                terms=list(lc.terms),
-                lam=0.1,
-                yes_id=trainer.backbone.yes_id,
-                no_id=trainer.backbone.no_id,
-            ).total
-            loss.backward()
+        trainer.accumulate(s)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -40,10 +41,25 @@ TINY_MODEL = [
 ]
 
 
+# Evaluation cut to one small split: for tests that only need a job to finish.
+QUICK_EVAL = [
+    "eval.max_examples=20",
+    "eval.tasks=[transitivity]",
+    "eval.splits=[test]",
+    "eval.bootstrap=0",
+]
+
+
 def compose_cfg(overrides: list[str] | None = None):
     """The real config, composed and validated exactly as the CLIs do it."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return checked(compose(config_name="config", overrides=list(overrides or [])))
+
+
+@functools.cache
+def compose_cached(*overrides: str):
+    """`compose_cfg`, once per set of overrides (composing takes a second); never mutate it."""
+    return compose_cfg(list(overrides))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ load, a finished run refuses a changed config like an interrupted one, and damag
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 
@@ -15,7 +14,7 @@ from safetensors.torch import load_file
 from causal_semloss.errors import ConfigError, DataError, UserError
 from causal_semloss.train.finetune import train
 from causal_semloss.train.trainer import TrainingInterrupted
-from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
+from tests.conftest import QUICK_EVAL, TINY_DATA, TINY_MODEL, compose_cached, compose_cfg
 
 FAST_TRAIN = [
     "model.pretrain.steps=0",  # a random from-config model: no pre-training stage
@@ -28,12 +27,6 @@ FAST_TRAIN = [
     "train.warmup_steps=0",
     "logger=none",
 ]
-QUICK_EVAL = [
-    "eval.max_examples=20",
-    "eval.tasks=[transitivity]",
-    "eval.splits=[test]",
-    "eval.bootstrap=0",
-]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +34,9 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("data")
 
 
-@functools.cache
 def _cfg(data_root, *overrides):
-    """Composed once per set of overrides (composing takes a second here); never mutated."""
-    return compose_cfg(
-        [*TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides]
+    return compose_cached(
+        *TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides
     )
 
 

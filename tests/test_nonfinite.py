@@ -4,7 +4,6 @@ and through `run` a `failed` job with the reason (never `collapsed`)."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
@@ -13,7 +12,7 @@ import torch
 from causal_semloss.errors import ConfigError
 from causal_semloss.train.loop import LoopPlan, TrainingDiverged, optimise
 from causal_semloss.train.schedules import parse_schedule
-from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
+from tests.conftest import QUICK_EVAL, TINY_DATA, TINY_MODEL, compose_cached, compose_cfg
 
 FAST_TRAIN = [
     "model.pretrain.steps=0",  # a random from-config model: no pre-training stage
@@ -26,12 +25,6 @@ FAST_TRAIN = [
     "train.warmup_steps=0",
     "logger=none",
 ]
-QUICK_EVAL = [
-    "eval.max_examples=20",
-    "eval.tasks=[transitivity]",
-    "eval.splits=[test]",
-    "eval.bootstrap=0",
-]
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +32,9 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("data")
 
 
-@functools.cache
 def _cfg(data_root, *overrides):
-    """Composed once per set of overrides (composing takes a second here); never mutated."""
-    return compose_cfg(
-        [*TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides]
+    return compose_cached(
+        *TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides
     )
 
 
