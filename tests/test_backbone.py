@@ -168,6 +168,7 @@ def test_an_edited_tokenizer_file_is_caught(tmp_path):
         read_card(edited)
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
     """Statements come from graph sets: their order must not depend on PYTHONHASHSEED."""
     script = (
@@ -200,6 +201,7 @@ def test_corpus_is_the_same_under_any_hash_seed_and_worker_count(tmp_path):
     assert len(digests) == 1
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_pretrain_cli_runs_the_lm_stage_of_a_from_config_model(tmp_path):
     from tests.conftest import TINY_DATA
 

@@ -195,6 +195,7 @@ def test_group_batches_keep_premises_whole_and_average_the_batch_size():
     assert abs(labeled_total / len(batches) - 8) < 1
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_constraints_variant_trains_end_to_end(tmp_path):
     cfg = compose_cfg(
         [

@@ -36,6 +36,7 @@ def smoke_sweep(tmp_path_factory):
     return sweep
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_smoke_sweep_runs_every_variant(smoke_sweep):
     results = [json.loads(p.read_text()) for p in sorted(smoke_sweep.glob("*/result.json"))]
     assert sorted(r["variant"] for r in results) == sorted(VARIANTS)
@@ -52,6 +53,7 @@ def test_smoke_sweep_runs_every_variant(smoke_sweep):
         assert len(rows) == 40 and {"id", "pred", "margin", "oracle"} <= set(json.loads(rows[0]))
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_report_tables_and_plots(smoke_sweep):
     result = run_cli("causal_semloss.report", str(smoke_sweep))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -93,6 +95,7 @@ def test_report_on_a_dir_without_finished_jobs(tmp_path):
     assert not (tmp_path / "report.md").exists()
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_a_failed_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
     sweep = tmp_path / "sweep"
     # the trained variant cannot hold out 5000 validation examples from 400: it fails; base runs

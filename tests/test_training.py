@@ -48,6 +48,7 @@ def test_train_writes_model_and_metrics(tmp_path):
     assert metrics["history"] == saved["history"]
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_same_seed_same_metrics_on_cpu(tmp_path):
     a = train(_cfg(tmp_path), tmp_path / "a")
     b = train(_cfg(tmp_path), tmp_path / "b")
@@ -56,6 +57,7 @@ def test_same_seed_same_metrics_on_cpu(tmp_path):
     assert c["history"] != a["history"]
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     train(_cfg(tmp_path), tmp_path / "full")
     with pytest.raises(TrainingInterrupted):
@@ -202,6 +204,7 @@ def test_missing_model_is_a_config_error(tmp_path):
         )
 
 
+@pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
     import shutil
 
