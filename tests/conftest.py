@@ -62,6 +62,12 @@ def compose_cached(*overrides: str):
     return compose_cfg(list(overrides))
 
 
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    """One data cache per test module: its tests share generated data."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path):
     def make(*overrides: str):

@@ -27,11 +27,6 @@ FAST_TRAIN = [
 ]
 
 
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("data")
-
-
 def _cfg(data_root, *overrides):
     return compose_cached(
         *TINY_DATA, *TINY_MODEL, *FAST_TRAIN, f"paths.data_root={data_root}", *overrides
