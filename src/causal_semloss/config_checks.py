@@ -163,6 +163,13 @@ def validate_training(cfg: DictConfig) -> None:
     _require(train.device in ("auto", "cpu", "cuda"), "train.device", "expected auto, cpu or cuda")
     lo, hi = train.collapse_band
     _require(0 <= lo < hi <= 1, "train.collapse_band", "expected [low, high] within [0, 1]")
+    points = list(train.trajectory.examples)
+    _require(
+        all(p >= 0 for p in points) and points == sorted(set(points)),
+        "train.trajectory.examples",
+        f"expected increasing numbers of examples seen, >= 0; got {points}",
+    )
+    _require(train.trajectory.max_examples > 0, "train.trajectory.max_examples", "must be > 0")
     _require(
         cfg.logger.mode in ("offline", "online", "disabled"),
         "logger.mode",

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import write_json
 from causal_semloss.errors import UserError
 from causal_semloss.evaluate.evaluation import evaluate
+from causal_semloss.evaluate.trajectory import probe_factory
 from causal_semloss.model.backbone import load_backbone
 from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import RESULT
@@ -73,7 +74,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             if reuse_training:
                 log.info("training finished earlier in %s: evaluating that model", out_dir)
             else:
-                train(cfg, out_dir, logger=logger)
+                train(cfg, out_dir, logger=logger, probe_factory=probe_factory(cfg))
             backbone = load_backbone(cfg, from_dir=out_dir / "model")
         else:
             if needs_pretraining(cfg):

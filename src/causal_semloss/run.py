@@ -41,10 +41,12 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
             file=sys.stderr,
         )
         return
-    s = result["summary"][result["task"]]
+    # An untrained variant may be scored on other tasks than its nominal one (eval.tasks).
+    task = result["task"] if result["task"] in result["summary"] else next(iter(result["summary"]))
+    s = result["summary"][task]
     fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     print(
-        f"{result['variant']} seed {result['seed']} ({result['task']}): ID {fmt(s['id_accuracy'])}, "
+        f"{result['variant']} seed {result['seed']} ({task}): ID {fmt(s['id_accuracy'])}, "
         f"OOD {fmt(s['ood_accuracy'])}, adversarial {fmt(s['adversarial_accuracy'])}, "
         f"collapsed={s['collapsed']} -> {out_dir}"
     )

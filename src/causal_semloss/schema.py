@@ -148,6 +148,12 @@ class LossConfig:
 
 
 @dataclass
+class TrajectoryConfig:
+    examples: list[int] = MISSING
+    max_examples: int = MISSING
+
+
+@dataclass
 class TrainConfig:
     name: str = MISSING
     epochs: int = MISSING
@@ -171,6 +177,7 @@ class TrainConfig:
     device: str = MISSING
     bf16: bool = MISSING
     compile: bool = MISSING
+    trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
 
 
 @dataclass
@@ -202,6 +209,7 @@ class EvalConfig:
     collapse_threshold: float = MISSING
     max_examples: int | None = MISSING
     model_dir: str | None = MISSING
+    data: dict[str, Any] = MISSING
 
 
 @dataclass

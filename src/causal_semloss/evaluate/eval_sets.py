@@ -14,8 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data, config_for_task, read_split
 from causal_semloss.data.external import load_external
 from causal_semloss.data.records import take_by_class, truth
@@ -53,14 +54,50 @@ class EvalSet:
         return f"{self.task}__external-{stem}-{digest}.jsonl"
 
 
-def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
+def eval_data_config(cfg: DictConfig, task: str) -> DictConfig:
+    """The config whose data dir holds `task`'s evaluation splits: `cfg` for `task`, with
+    `eval.data` merged onto its data setting. Arms of a paired comparison that train on
+    different data (a balanced twin, companions) set `eval.data` back to their partner's
+    setting, so every arm is scored on the very same rows (one data dir, same bytes)."""
+    task_cfg = config_for_task(cfg, task)
+    if not cfg.eval.data:
+        return task_cfg
+    plain = OmegaConf.to_container(task_cfg, resolve=True)
+    merged = OmegaConf.merge(OmegaConf.create(plain["data"]), cfg.eval.data)
+    plain["data"] = OmegaConf.to_container(merged, resolve=True)
+    return checked(OmegaConf.create(plain))
+
+
+def load_builtin_sets(cfg: DictConfig, tasks: list[str], cap: int | None) -> list[EvalSet]:
+    """`eval.splits` of each task, from its evaluation data dir, each capped at `cap` rows
+    (stratified; None: whole)."""
     sets = []
-    cap = cfg.eval.max_examples
-    for task in cfg.eval.tasks:
-        data_dir, _, _ = build_data(config_for_task(cfg, task))
+    for task in tasks:
+        data_dir, _, _ = build_data(eval_data_config(cfg, task))
         for split in cfg.eval.splits:
             records = read_split(data_dir, split)
             sets.append(EvalSet(task, split, stratified_head(records, cap) if cap else records))
+    return sets
+
+
+def training_premises(cfg: DictConfig) -> set[frozenset] | None:
+    """The premises (edge sets) of the training split when the evaluation splits come from
+    another data dir (`eval.data` set): a generated split never repeats its own dir's training
+    premises, but nothing stops it from repeating another dir's, so `evaluate` counts them.
+    None when both are one dir (the count is 0 by construction)."""
+    train_dir, _, _ = build_data(cfg)
+    eval_dir, _, _ = build_data(eval_data_config(cfg, cfg.task.name))
+    if train_dir == eval_dir:
+        return None
+    return {premise_key(r) for r in read_split(train_dir, "train") if not r.get("companion")}
+
+
+def premise_key(record: dict) -> frozenset:
+    return frozenset(tuple(edge) for edge in record["edges"])
+
+
+def load_eval_sets(cfg: DictConfig) -> list[EvalSet]:
+    sets = load_builtin_sets(cfg, list(cfg.eval.tasks), cfg.eval.max_examples)
     for path in cfg.eval.external:
         loaded = load_external(
             path,

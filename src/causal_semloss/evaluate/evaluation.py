@@ -18,7 +18,12 @@ from causal_semloss.data.records import truth
 from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
 from causal_semloss.evaluate.baselines import BASELINES
-from causal_semloss.evaluate.eval_sets import encode_capped, load_eval_sets
+from causal_semloss.evaluate.eval_sets import (
+    encode_capped,
+    load_eval_sets,
+    premise_key,
+    training_premises,
+)
 from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -122,6 +127,7 @@ def evaluate(
     backbone.model.to(device)
     log.info("evaluating on %s (bf16=%s)", device, cfg.train.bf16 and device.type == "cuda")
     sets = load_eval_sets(cfg)
+    seen_premises = training_premises(cfg) if trained_task and cfg.eval.data else None
     total = sum(len(s.records) for s in sets)
     splits: dict[str, dict] = {}
     baselines: dict[str, dict] = {name: {} for name in BASELINES}
@@ -156,6 +162,12 @@ def evaluate(
                 entry["invalid"] = eval_set.file_summary
                 entry["skipped"] = dict(sorted(eval_set.skipped.items()))
                 entry["path"] = eval_set.path
+            if seen_premises is not None and eval_set.task == trained_task:
+                # eval.data: rows from another data dir than training's; how many premises of
+                # the training split they repeat (expected 0; the report shows it).
+                entry["training_premises"] = sum(
+                    premise_key(r) in seen_premises for r in eval_set.records if "edges" in r
+                )
             if eval_set.split == "adversarial":
                 entry["by_kind"] = _by_kind(eval_set.records, predicted, answers)
             splits[eval_set.key] = entry

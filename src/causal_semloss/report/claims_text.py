@@ -29,6 +29,8 @@ ABLATIONS = [
     ("static", "baseline", "static λ = 0.1 L_sem"),
     ("semantic", "baseline", "the paper's scheduled-λ L_sem"),
     ("semantic_cebug", "semantic", "the authors' unshifted-logits CE bug (their V4)"),
+    ("cebug", "baseline", "the authors' CE bug alone, λ = 0 (no answer signal left in the CE)"),
+    ("semantic_cebug", "cebug", "the scheduled-λ L_sem on top of the CE bug"),
     ("semantic_balanced", "semantic", "balanced data under the scheduled-λ L_sem"),
     ("constraints", "baseline", "the exact constraint semantic loss (ours)"),
     ("constraints", "semantic", "the exact constraint loss instead of the paper's L_sem"),

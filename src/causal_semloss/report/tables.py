@@ -25,6 +25,7 @@ VARIANT_ORDER = [
         for role in (
             "answer_ce",
             "semantic_cebug",
+            "cebug",
             "constraints",
             "baseline_balanced",
             "semantic_balanced",

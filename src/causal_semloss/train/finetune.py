@@ -20,11 +20,15 @@ from causal_semloss.train.checkpoints import (
 )
 from causal_semloss.train.finetune_data import prepare, require_premise_groups
 from causal_semloss.train.pretraining import ensure_pretrained
-from causal_semloss.train.trainer import CHECKPOINT, Trainer
+from causal_semloss.train.trainer import CHECKPOINT, ProbeFactory, Trainer
 
 
 def train(
-    cfg: DictConfig, out_dir: str | Path, interrupt_at: int | None = None, logger=None
+    cfg: DictConfig,
+    out_dir: str | Path,
+    interrupt_at: int | None = None,
+    logger=None,
+    probe_factory: ProbeFactory | None = None,
 ) -> dict:
     """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
 
@@ -45,7 +49,7 @@ def train(
     if needs_pretraining(cfg):
         ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
     backbone, train_set, val_set, data_dir = prepare(cfg)
-    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set)
+    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set, probe_factory)
     resumed = trainer.maybe_resume()
     state = trainer.run(interrupt_at=interrupt_at, logger=logger)
     n_params = sum(p.numel() for p in backbone.model.parameters())
@@ -62,6 +66,7 @@ def train(
         "data_dir": str(data_dir),
         "history": state.history,
         "validation": state.validation,
+        "trajectory": state.trajectory,
     }
     save_model_dir(backbone, out_dir / "model", cfg)
     write_json(out_dir / "train_metrics.json", metrics)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -33,6 +35,9 @@ from causal_semloss.train.schedules import lambda_at, parse_schedule
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
+# (backbone, examples a step, total steps) -> a probe: `probe(model, step)` gives rows to keep,
+# `probe.steps` the steps it wants (evaluate/trajectory.py builds one).
+ProbeFactory = Callable[[Backbone, int, int], Any]
 
 
 class TrainingInterrupted(Exception):
@@ -51,6 +56,7 @@ class TrainState:
         default_factory=lambda: {"step": [], "loss": [], "ce": [], "lambda": [], "lr": []}
     )
     validation: list = field(default_factory=list)
+    trajectory: list = field(default_factory=list)  # rows of the trajectory probe, if any
 
 
 class Trainer:
@@ -61,6 +67,7 @@ class Trainer:
         backbone: Backbone,
         train_set: EncodedSet,
         val_set: EncodedSet,
+        probe_factory: ProbeFactory | None = None,
     ):
         self.cfg, self.out_dir, self.backbone = cfg, Path(out_dir), backbone
         self.train_set, self.val_set = train_set, val_set
@@ -104,6 +111,11 @@ class Trainer:
             betas=tuple(tc.betas),
             fused=self.device.type == "cuda",  # one kernel per step; the CPU path is unchanged
         )
+        # Scores eval splits at fixed examples seen (evaluate/trajectory.py, handed in by the
+        # pipeline: the train stage does not import evaluation).
+        self.probe = (
+            probe_factory(backbone, self.per_step, self.total_steps) if probe_factory else None
+        )
         self.state = TrainState()
         self._stop = False
         self._signum: int | None = None
@@ -121,6 +133,7 @@ class Trainer:
             step=self.state.step,
             history=self.state.history,
             validation=self.state.validation,
+            trajectory=self.state.trajectory,
         )
 
     def maybe_resume(self) -> bool:
@@ -129,7 +142,10 @@ class Trainer:
             return False
         payload = load_checkpoint(path, self.cfg, self.model, self.optimizer, self.device)
         self.state = TrainState(
-            step=payload["step"], history=payload["history"], validation=payload["validation"]
+            step=payload["step"],
+            history=payload["history"],
+            validation=payload["validation"],
+            trajectory=payload.get("trajectory", []),
         )
         log.info("resumed from %s at step %d", path, self.state.step)
         return True
@@ -229,10 +245,25 @@ class Trainer:
                 list(self.cfg.train.collapse_band),
             )
 
-    def _after_step(self, done: int, interrupt_at: int | None) -> None:
-        """Checkpoint every `checkpoint_steps`; on a signal (or `interrupt_at`), checkpoint and
-        stop with TrainingInterrupted — rerunning with the same dir resumes."""
+    def _probe_and_log(self, logger, done: int) -> None:
+        """A trajectory point: every probed split's yes-rate, balanced accuracy and MCC."""
+        rows = self.probe(self.model, done)
+        self.state.trajectory.extend(rows)
+        logged = {
+            f"trajectory/{row['set']}/{name}": row[name]
+            for row in rows
+            for name in ("yes_rate", "balanced_accuracy", "mcc")
+            if row[name] is not None
+        }
+        logger.log({**logged, "trajectory/examples_seen": done * self.per_step}, step=done)
+
+    def _after_step(self, logger, done: int, interrupt_at: int | None) -> None:
+        """A trajectory point where one is due; checkpoint every `checkpoint_steps`; on a signal
+        (or `interrupt_at`), checkpoint and stop with TrainingInterrupted — rerunning with the
+        same dir resumes."""
         self.state.step = done
+        if self.probe is not None and done in self.probe.steps:
+            self._probe_and_log(logger, done)
         if done % self.cfg.train.checkpoint_steps == 0:
             self.save_checkpoint()
         if interrupt_at is not None and done == interrupt_at:
@@ -268,6 +299,8 @@ class Trainer:
                 config=OmegaConf.to_container(self.cfg, resolve=True),
             )
         try:
+            if self.probe is not None and 0 in self.probe.steps and self.state.step == 0:
+                self._probe_and_log(logger, 0)  # the backbone before fine-tuning
             self.state.step = optimise(
                 self.model,
                 self.optimizer,
@@ -277,7 +310,7 @@ class Trainer:
                 accumulate=self.accumulate,
                 on_log=lambda done, values: self._log(logger, done, values),
                 on_eval=lambda done: self._validate_and_log(logger, done),
-                after_step=lambda done: self._after_step(done, interrupt_at),
+                after_step=lambda done: self._after_step(logger, done, interrupt_at),
                 watch=self.watch,
             )
             if self.state.validation:
