@@ -18,13 +18,14 @@ from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.paper_rescored import paper_rescored_section
 from causal_semloss.report.plots import (
     balanced_accuracy_heatmap,
     training_curves_plot,
     yes_rate_plot,
 )
-from causal_semloss.report.settings import report_config
+from causal_semloss.report.settings import collapse_threshold, report_config
 from causal_semloss.report.sweep import Job, load_sweeps
 from causal_semloss.report.tables import (
     baseline_table,
@@ -32,6 +33,12 @@ from causal_semloss.report.tables import (
     failed_table,
     headline_table,
     per_split_table,
+)
+from causal_semloss.report.trajectory import (
+    trajectory_frame,
+    trajectory_plots,
+    trajectory_section,
+    trajectory_summary,
 )
 from causal_semloss.report.trivial import headline_flags, per_split_flags
 
@@ -88,6 +95,12 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     claims_section = claims_markdown(runs, claims_cfg, jobs)
     if claims_section:
         tables["claims"] = claims_table(runs, claims_cfg)
+    trajectories = trajectory_frame(jobs, collapse_threshold)
+    exposure = paper_numbers()["training_exposure"]["examples_seen"]
+    trajectory_figures = trajectory_plots(trajectories, out_dir, exposure)
+    if trajectory_figures:
+        tables["trajectory"] = trajectories
+        tables["trajectory_summary"] = trajectory_summary(trajectories)
     for name, df in tables.items():
         write_csv(df, out_dir / f"{name}.csv")
     yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
@@ -134,6 +147,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         ),
         "",
         *claims_section,
+        *trajectory_section(trajectories, trajectory_figures),
         *rescored_section,
         "## 2. Per split",
         "",
@@ -200,7 +214,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         ]
     report = out_dir / "report.md"
     write_text(report, "\n".join(parts))
-    _log_to_wandb(jobs, out_dir, tables, [yes_plot, curves, heatmap])
+    _log_to_wandb(jobs, out_dir, tables, [yes_plot, curves, heatmap, *trajectory_figures])
     return report
 
 
