@@ -11,8 +11,9 @@ from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import answer_token_id, build_from_config, load_backbone
 from causal_semloss.model.batches import encode_records
 from causal_semloss.model.card import CARD, WEIGHTS, read_card, resolve_backbone_dir
-from causal_semloss.oracles import build_graph, oracle_answer
-from causal_semloss.text import parse_premise, parse_question
+from causal_semloss.oracles import build_graph
+from causal_semloss.tasks import get_task
+from causal_semloss.text import parse_premise
 from causal_semloss.train.corpus import generate_texts, instruction_corpus
 from causal_semloss.train.pretrain import build_backbone, corpus_spec, zero_shot
 from tests.conftest import TINY_MODEL, compose_cfg, run_cli
@@ -71,8 +72,8 @@ def test_corpus_labels_are_the_oracles_and_its_first_block_is_the_eval_prompt(tm
     for text in texts:
         graph = build_graph(parse_premise(text.premise))
         for task, question, answer in text.questions:
-            x, y, given = parse_question(task, question)
-            assert oracle_answer(task, graph, x, y, given) == answer
+            x, y, given = get_task(task).parse_question(question)
+            assert get_task(task).answer(graph, x, y, given) == answer
     _, tokenizer = build_from_config(cfg)
     yes_id = answer_token_id(tokenizer, "Yes")
     no_id = answer_token_id(tokenizer, "No")

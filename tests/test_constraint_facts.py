@@ -11,21 +11,21 @@ import networkx as nx
 import pytest
 from omegaconf import OmegaConf
 
-from causal_semloss.constraints import CLAUSE_BUILDERS, satisfied
-from causal_semloss.oracles import oracle_answer
+from causal_semloss.constraints import satisfied
 from causal_semloss.report.constraint_facts import (
     constraint_arm_markdown,
     formula_facts,
     training_sample,
 )
 from causal_semloss.report.sweep import Job
+from causal_semloss.tasks import PAPER_TASKS, get_task
 from tests.conftest import compose_cfg
 
 
 @pytest.fixture(scope="module")
 def samples():
     out = {}
-    for task in CLAUSE_BUILDERS:
+    for task in PAPER_TASKS:
         cfg = compose_cfg(["data=paper", f"variant={task}_constraints"])
         out[task] = (cfg, formula_facts(training_sample(cfg, 400), task))
     return out
@@ -71,9 +71,9 @@ def test_both_constant_d_separation_answers_are_some_dags_answers():
         x, y = rng.sample(nodes, 2)
         rest = [n for n in nodes if n not in (x, y)]
         given = tuple(rng.sample(rest, rng.randint(0, 3)))
-        assert oracle_answer("dseparation", empty, x, y, given) is True
-        assert oracle_answer("dseparation", complete, x, y, given) is False
-        assert oracle_answer("transitivity", empty, x, y) is False
+        assert get_task("dseparation").answer(empty, x, y, given) is True
+        assert get_task("dseparation").answer(complete, x, y, given) is False
+        assert get_task("transitivity").answer(empty, x, y) is False
 
 
 def test_the_formulas_hold_of_the_oracle_on_the_sample(samples):
@@ -82,7 +82,7 @@ def test_the_formulas_hold_of_the_oracle_on_the_sample(samples):
         for _, group in itertools.groupby(records, key=lambda r: r["graph_id"]):
             group = list(group)
             atoms = [(r["query"][0], r["query"][1], tuple(r["given"])) for r in group]
-            clauses = CLAUSE_BUILDERS[task](atoms, group[0]["edges"])
+            clauses = get_task(task).clauses(atoms, group[0]["edges"])
             assert satisfied(clauses, [r["oracle"] for r in group])
 
 

@@ -10,13 +10,9 @@ import random
 import pytest
 import torch
 
-from causal_semloss.constraints import (
-    CLAUSE_BUILDERS,
-    dseparation_clauses,
-    satisfied,
-    transitivity_clauses,
-)
+from causal_semloss.constraints import satisfied
 from causal_semloss.data.build import build_data, read_split
+from causal_semloss.tasks import get_task
 from causal_semloss.train.finetune import train
 from causal_semloss.train.losses import constraint_term
 from causal_semloss.train.premise_groups import (
@@ -74,7 +70,7 @@ def test_gradient_pushes_an_always_yes_model_toward_no_on_reversed_pairs():
     logprobs = torch.stack(
         [torch.nn.functional.logsigmoid(margins), torch.nn.functional.logsigmoid(-margins)], 1
     )
-    clauses = transitivity_clauses([("a", "b", ()), ("b", "a", ())], [("a", "b")])
+    clauses = get_task("transitivity").clauses([("a", "b", ()), ("b", "a", ())], [("a", "b")])
     batch = {
         "group_slots": torch.arange(2)[None],
         "group_satisfying": satisfying_mask(_clauses_tensor(clauses, 2)),
@@ -118,7 +114,7 @@ def test_formulas_hold_for_the_oracle_on_random_premises(tmp_path):
         for start, size in zip(groups.start.tolist(), groups.size.tolist(), strict=True):
             rows = records[start : start + size]
             atoms = [(r["query"][0], r["query"][1], tuple(r["given"])) for r in rows]
-            clauses = CLAUSE_BUILDERS[task](atoms, rows[0]["edges"])
+            clauses = get_task(task).clauses(atoms, rows[0]["edges"])
             assert satisfied(clauses, [r["oracle"] for r in rows]), rows[0]["premise"]
         # ... and the precomputed mask agrees: the truth's assignment is marked satisfying.
         for g in range(len(groups)):
@@ -155,7 +151,7 @@ def test_companions_change_no_labeled_byte_and_stay_out_of_evaluation(tmp_path):
 
 def test_dseparation_formula_by_hand():
     atoms = [("X", "Y", ("Z",)), ("Y", "X", ("Z",)), ("X", "Z", ())]
-    clauses = dseparation_clauses(atoms, [("X", "Z"), ("Z", "Y")])
+    clauses = get_task("dseparation").clauses(atoms, [("X", "Z"), ("Z", "Y")])
     assert satisfied(clauses, [True, True, False])
     assert not satisfied(clauses, [True, False, False])  # symmetry
     assert not satisfied(clauses, [True, True, True])  # adjacent pair declared separated
@@ -201,7 +197,7 @@ def test_constraints_variant_trains_end_to_end(tmp_path):
         [
             *TINY_DATA,
             *TINY_MODEL,
-            "variant=transitivity_constraints",
+            "recipe=constraints",
             "train.max_steps=6",
             "train.batch_size=8",
             "train.val_size=16",

@@ -10,7 +10,8 @@ import pytest
 
 from causal_semloss.data.build import build_data, read_split
 from causal_semloss.schema import ALL_SPLITS, OOD_SPLITS
-from causal_semloss.text import parse_premise, parse_question
+from causal_semloss.tasks import get_task
+from causal_semloss.text import parse_premise
 
 TASKS = ("transitivity", "dseparation")
 
@@ -29,7 +30,7 @@ def built(request, tmp_path_factory):
 def _networkx_answer(task, record):
     """Recompute the label from the *text* alone, with networkx, independently of the generator."""
     graph = nx.DiGraph(parse_premise(record["premise"]))
-    x, y, given = parse_question(task, record["hypothesis"])
+    x, y, given = get_task(task).parse_question(record["hypothesis"])
     if task == "transitivity":
         return nx.has_path(graph, x, y)
     return nx.is_d_separator(graph, {x}, {y}, set(given))

@@ -8,16 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from causal_semloss.graphs import NAME_ALPHABET
+from causal_semloss.tasks import get_task
 from causal_semloss.text import (
     NAME_RE,
     NAME_SEPARATORS,
     RESERVED_WORDS,
     is_name,
     parse_premise,
-    parse_question,
     render_hypothesis,
     render_premise,
-    split_question,
 )
 
 
@@ -53,14 +52,20 @@ def test_unparseable_is_none_not_partial(text):
 
 
 def test_questions_with_unicode_names():
-    assert parse_question("transitivity", "Does Bär cause Katze?") == ("Bär", "Katze", [])
-    assert parse_question("dseparation", "Are A-1 and C.d d-separated given {Ö, x'y}?") == (
+    assert get_task("transitivity").parse_question("Does Bär cause Katze?") == ("Bär", "Katze", [])
+    assert get_task("dseparation").parse_question(
+        "Are A-1 and C.d d-separated given {Ö, x'y}?"
+    ) == (
         "A-1",
         "C.d",
         ["Ö", "x'y"],
     )
-    assert parse_question("dseparation", "Are A and C d-separated given {}?") == ("A", "C", [])
-    assert parse_question("dseparation", "Are A and C d-separated given {B C}?") is None
+    assert get_task("dseparation").parse_question("Are A and C d-separated given {}?") == (
+        "A",
+        "C",
+        [],
+    )
+    assert get_task("dseparation").parse_question("Are A and C d-separated given {B C}?") is None
 
 
 def test_prompt_header_is_not_part_of_the_premise():
@@ -68,7 +73,7 @@ def test_prompt_header_is_not_part_of_the_premise():
         "<start_of_turn>user\nGiven the following causal relationships:\nX causes Y.\n\n"
         "Does X cause Y?\nPlease answer with only 'Yes' or 'No'.<end_of_turn>\n"
     )
-    premise, question = split_question("transitivity", prompt)
+    premise, question = get_task("transitivity").split_question(prompt)
     assert parse_premise(premise) == [("X", "Y")]
     assert question.startswith("Does X cause Y?")
 
@@ -104,8 +109,10 @@ def test_render_parse_round_trip(names, data):
     given_nodes = [n for n in names if n not in (x, y)][:3]
     template = "Are {x} and {y} d-separated given {given}?"
     hypothesis = render_hypothesis(template, x, y, given_nodes)
-    assert parse_question("dseparation", hypothesis) == (x, y, given_nodes)
-    assert parse_question("transitivity", render_hypothesis("Does {x} cause {y}?", x, y)) == (
+    assert get_task("dseparation").parse_question(hypothesis) == (x, y, given_nodes)
+    assert get_task("transitivity").parse_question(
+        render_hypothesis("Does {x} cause {y}?", x, y)
+    ) == (
         x,
         y,
         [],
@@ -129,7 +136,7 @@ _MARKED_NAMES = st.builds(
 def test_names_may_carry_combining_marks(name):
     assert is_name(name)
     assert parse_premise(f"{name} causes B.") == [(name, "B")]
-    assert parse_question("transitivity", f"Does {name} cause B?") == (name, "B", [])
+    assert get_task("transitivity").parse_question(f"Does {name} cause B?") == (name, "B", [])
     assert not is_name("\u0303x")  # a mark cannot start a word
 
 
@@ -142,7 +149,7 @@ def test_render_parse_round_trip_with_combining_marks(names, data):
     x, y = edges[0]
     given_nodes = [n for n in names if n not in (x, y)][:2]
     hypothesis = render_hypothesis("Are {x} and {y} d-separated given {given}?", x, y, given_nodes)
-    assert parse_question("dseparation", hypothesis) == (x, y, given_nodes)
+    assert get_task("dseparation").parse_question(hypothesis) == (x, y, given_nodes)
 
 
 def test_every_combining_mark_lies_in_the_planes_scanned():

@@ -1,6 +1,7 @@
-"""Exact graph oracles: the only source of labels in this suite.
+"""Exact graph predicates: the only source of labels in this suite. Each task's oracle
+(`Task.answer`, `causal_semloss.tasks`) is one of these on the premise graph.
 
-Transitivity: is there a directed path source -> target (source != target)?
+Directed path: is there one source -> target (source != target)?
 D-separation: networkx.is_d_separator — exact, no path enumeration with cut-offs (the
 authors' checker had both a cut-off and a missing blocking rule; PAPER.md "Pitfalls").
 """
@@ -47,7 +48,7 @@ def edges_are_acyclic(edges: Iterable[Edge]) -> bool:
 
 
 def has_directed_path(graph: nx.DiGraph, source: str, target: str) -> bool:
-    """Transitivity oracle. A self-query is a question error, not a trivial Yes."""
+    """A directed path source -> target. A self-query is a question error, not a trivial Yes."""
     if source == target:
         raise ValueError(f"self-query: {source!r} -> {target!r}")
     return nx.has_path(graph, source, target)
@@ -58,12 +59,3 @@ def is_d_separated(graph: nx.DiGraph, x: str, y: str, given: Sequence[str] = ())
     if x == y:
         raise ValueError(f"self-query: {x!r} and {y!r}")
     return nx.is_d_separator(graph, {x}, {y}, set(given))
-
-
-def oracle_answer(task: str, graph: nx.DiGraph, x: str, y: str, given: Sequence[str] = ()) -> bool:
-    """The oracle's Yes (True) / No (False) for one question on one premise graph."""
-    if task == "transitivity":
-        return has_directed_path(graph, x, y)
-    if task == "dseparation":
-        return is_d_separated(graph, x, y, given)
-    raise ValueError(f"unknown task {task!r}")

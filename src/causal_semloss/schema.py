@@ -14,7 +14,9 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-TASKS = ("transitivity", "dseparation")
+from causal_semloss.tasks import TASK_NAMES
+
+TASKS = TASK_NAMES  # every registered task (causal_semloss.tasks), by config name
 OOD_SPLITS = ("length", "branching", "reversed", "shuffled", "long_names")
 GENERATED_SPLITS = ("train", "test", *OOD_SPLITS)
 ALL_SPLITS = (*GENERATED_SPLITS, "adversarial")

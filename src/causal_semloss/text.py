@@ -1,5 +1,6 @@
 """Premise and hypothesis text: one grammar, used for rendering (generation) and parsing
-(external data).
+(external data). Each task's question pattern (`Task.question`, `causal_semloss.tasks`) is
+built from `NAME`.
 
 Generated records carry their structure, so training and evaluation never parse text; parsing
 exists for external JSONL sets, whose rows are text only.
@@ -55,12 +56,6 @@ NAME = rf"{WORD}(?:[{re.escape(NAME_SEPARATORS)}]{WORD})*+"
 NAME_RE = re.compile(NAME)
 # One sentence at a position: the name, "causes", the name, then a period, whitespace or the end.
 SENTENCE_RE = re.compile(rf"\s*({NAME})\s+causes\s+({NAME})(?:\s*\.|(?=\s)|\s*$)")
-TRANSITIVITY_RE = re.compile(rf"(?<!\w)Does\s+({NAME})\s+cause\s+({NAME})\s*\?", re.IGNORECASE)
-DSEP_RE = re.compile(
-    rf"(?<!\w)Are\s+({NAME})\s+and\s+({NAME})\s+d-separated"
-    rf"(?:\s+given\s+\{{([^}}]*)\}})?\s*\?",
-    re.IGNORECASE,
-)
 # The header of the paper's chat prompt, before the premise (prompt/completion rows).
 PROMPT_HEADER_RE = re.compile(
     r"^.*?Given the following causal relationships:\s*", re.IGNORECASE | re.DOTALL
@@ -133,31 +128,3 @@ def parse_premise(text: str) -> list[Edge] | None:
             return None
         edges.append((match.group(1), match.group(2)))
         pos = match.end()
-
-
-def parse_question(task: str, text: str) -> tuple[str, str, list[str]] | None:
-    """(x, y, given) of the task's question in `text` (last match wins), or None — also when
-    a conditioning-set entry is not a name."""
-    pattern = TRANSITIVITY_RE if task == "transitivity" else DSEP_RE
-    matches = list(pattern.finditer(text))
-    if not matches:
-        return None
-    m = matches[-1]
-    if task == "transitivity":
-        return m.group(1), m.group(2), []
-    given = [g.strip() for g in (m.group(3) or "").split(",")]
-    if given == [""]:
-        given = []
-    if not all(NAME_RE.fullmatch(g) for g in given):
-        return None
-    return m.group(1), m.group(2), given
-
-
-def split_question(task: str, text: str) -> tuple[str, str]:
-    """Split a prompt into (premise, question part) at the task's question; the paper's chat
-    header ("... Given the following causal relationships:") is removed from the premise."""
-    pattern = TRANSITIVITY_RE if task == "transitivity" else DSEP_RE
-    matches = list(pattern.finditer(text))
-    start = matches[-1].start() if matches else len(text)
-    premise, question = text[:start], text[start:]
-    return PROMPT_HEADER_RE.sub("", premise, count=1), question

@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from causal_semloss.constraints import Atom
-from causal_semloss.oracles import build_graph, oracle_answer
+from causal_semloss.oracles import build_graph
+from causal_semloss.tasks import get_task
 from causal_semloss.text import render_hypothesis
 
 
@@ -31,36 +31,12 @@ def _premise_groups(records: list[dict]) -> Iterator[list[dict]]:
         yield group
 
 
-def _candidates(task: str, labeled: list[Atom], nodes: list[str], edges, nx_graph, rng):
-    """Companion atoms in priority order: reverse pairs, then (transitivity) a middle node of the
-    first question, then a stated edge (both directions for d-separation)."""
-    yield from ((y, x, given) for x, y, given in labeled)
-    x, y, given = labeled[0]
-    if task == "transitivity":
-        middles = [n for n in nodes if n not in (x, y)]
-        on_path = [
-            n
-            for n in middles
-            if oracle_answer(task, nx_graph, x, n) and oracle_answer(task, nx_graph, n, y)
-        ]
-        if middles:
-            b = rng.choice(on_path or middles)
-            yield (x, b, ())
-            yield (b, y, ())
-    if edges:
-        u, v = rng.choice(edges)
-        if task == "transitivity":
-            yield (u, v, ())
-        else:
-            kept = tuple(z for z in given if z not in (u, v))
-            yield (u, v, kept)
-            yield (v, u, kept)
-
-
 def companions_for(
     group: list[dict], *, task: str, hypothesis_template: str, max_atoms: int, rng: random.Random
 ) -> list[dict]:
-    """Companion records for one premise group: at most `max_atoms` questions in all."""
+    """Companion records for one premise group: at most `max_atoms` questions in all, drawn
+    from the task's `companion_candidates` in its priority order."""
+    spec = get_task(task)
     first = group[0]
     nodes, edges = first["nodes"], [tuple(e) for e in first["edges"]]
     nx_graph = build_graph(edges, nodes)
@@ -68,14 +44,14 @@ def companions_for(
     labeled = [(r["query"][0], r["query"][1], tuple(r["given"])) for r in group]
     seen = {(x, y, frozenset(g)) for x, y, g in labeled}
     out: list[dict] = []
-    for x, y, given in _candidates(task, labeled, nodes, edges, nx_graph, rng):
+    for x, y, given in spec.companion_candidates(labeled, nodes, edges, nx_graph, rng):
         if len(group) + len(out) >= max_atoms:
             break
         if (x, y, frozenset(given)) in seen:
             continue
         seen.add((x, y, frozenset(given)))
         given = tuple(sorted(given, key=order.__getitem__))
-        answer = oracle_answer(task, nx_graph, x, y, given)
+        answer = spec.answer(nx_graph, x, y, given)
         out.append(
             {
                 **first,

@@ -11,9 +11,10 @@ import re
 from omegaconf import OmegaConf
 
 from causal_semloss.errors import DataError
-from causal_semloss.oracles import build_graph, is_acyclic, oracle_answer
+from causal_semloss.oracles import build_graph, is_acyclic
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.text import normalize_text, parse_premise, parse_question, split_question
+from causal_semloss.tasks import get_task
+from causal_semloss.text import normalize_text, parse_premise
 
 # Every reason a row can be invalid, in the order they are checked (the first one is given):
 # the line could not be read, its text cannot be encoded, then label, premise, question, graph.
@@ -62,7 +63,7 @@ def text_fields(row: dict, where: str, task: str) -> tuple[str, str, object]:
         completion = row["completion"]
         if isinstance(completion, str):
             completion = completion.strip().removesuffix(END_OF_TURN)
-        return (*split_question(task, row["prompt"]), completion)
+        return (*get_task(task).split_question(row["prompt"]), completion)
     raise DataError(
         f"{where}: expected fields premise/hypothesis/label or prompt/completion, got {sorted(row)}"
     )
@@ -85,7 +86,7 @@ def classify_row(
     """
     label = normalize_label(raw_label)
     edges = parse_premise(normalize_text(premise))
-    question = parse_question(task, normalize_text(hypothesis))
+    question = get_task(task).parse_question(normalize_text(hypothesis))
     info: dict = {
         "edges": None if edges is None else [list(e) for e in edges],
         "query": None if question is None else list(question[:2]),
@@ -120,5 +121,5 @@ def _structure_reason(task: str, edges, question, max_nodes: int, info: dict) ->
     graph = build_graph(edges, nodes=info["isolated"])
     if not is_acyclic(graph):
         return "cyclic_premise"
-    info["oracle"] = oracle_answer(task, graph, x, y, given)
+    info["oracle"] = get_task(task).answer(graph, x, y, given)
     return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from causal_semloss.data.queries import natural_query, random_query
 from causal_semloss.data.records import make_record
 from causal_semloss.errors import ConfigError
 from causal_semloss.graphs import make_graph
-from causal_semloss.oracles import build_graph, oracle_answer
+from causal_semloss.oracles import build_graph
 from causal_semloss.schema import SplitShapeConfig
+from causal_semloss.tasks import Task, get_task
 
 # Draws of a random question per wanted class before giving up on a graph.
 _TRIES_PER_QUERY = 20
@@ -45,6 +45,7 @@ def generate_split(
     Graphs whose edge set is in `forbidden` (the training premises) are skipped, so no
     evaluation premise equals a training premise. Keys of accepted graphs go to `seen_keys`.
     """
+    spec = get_task(task)
     quota = (
         None if yes_rate is None else {True: round(n * yes_rate), False: n - round(n * yes_rate)}
     )
@@ -74,7 +75,7 @@ def generate_split(
             if len(records) >= n:
                 break
             query = _pick_query(
-                rng, task, graph, nx_graph, shape.max_given, quota, asked, seen_answers
+                rng, spec, graph, nx_graph, shape.max_given, quota, asked, seen_answers
             )
             if query is None:
                 continue
@@ -104,24 +105,24 @@ def generate_split(
     return records
 
 
-def _pick_query(rng, task, graph, nx_graph, max_given, quota, asked, seen_answers):
+def _pick_query(rng, task: Task, graph, nx_graph, max_given, quota, asked, seen_answers):
     """A new question: natural without a quota; else a random one of the class drawn by the
     remaining quota. Every answer computed goes to `seen_answers` (reachability check)."""
     if quota is None:
         for _ in range(_TRIES_PER_QUERY):
-            query = natural_query(rng, task, graph, max_given)
+            query = task.natural_query(rng, graph, max_given)
             if query not in asked:
-                return query, oracle_answer(task, nx_graph, *query)
+                return query, task.answer(nx_graph, *query)
         return None
     remaining_yes, remaining_no = quota[True], quota[False]
     if remaining_yes + remaining_no <= 0:
         return None
     want = rng.random() < remaining_yes / (remaining_yes + remaining_no)
     for _ in range(_TRIES_PER_QUERY):
-        query = random_query(rng, task, graph, max_given)
+        query = task.random_query(rng, graph, max_given)
         if query in asked:
             continue
-        answer = oracle_answer(task, nx_graph, *query)
+        answer = task.answer(nx_graph, *query)
         seen_answers.add(answer)
         if answer == want:
             return query, answer
@@ -130,9 +131,10 @@ def _pick_query(rng, task, graph, nx_graph, max_given, quota, asked, seen_answer
 
 def natural_yes_rate(*, task: str, shape: SplitShapeConfig, n: int, rng: random.Random) -> float:
     """Share of Yes among `n` natural questions on fresh graphs of `shape`."""
+    spec = get_task(task)
     yes = 0
     for _ in range(n):
         graph = make_graph(rng, shape)
-        query = natural_query(rng, task, graph, shape.max_given)
-        yes += oracle_answer(task, build_graph(graph.edges), *query)
+        query = spec.natural_query(rng, graph, shape.max_given)
+        yes += spec.answer(build_graph(graph.edges), *query)
     return yes / n

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from causal_semloss.tasks import get_task
+
 
 def always_yes(record: dict) -> bool:
     return True
@@ -16,16 +18,11 @@ def always_no(record: dict) -> bool:
 
 
 def direct_link(record: dict) -> bool:
-    """Transitivity: Yes iff "x causes y" is a sentence. D-separation: Yes (separated) iff no
-    sentence mentions x and y together. An external row kept by on_invalid=keep whose premise
-    or question did not parse gives the heuristic no sentence to read: no link."""
-    if record.get("query") is None:
-        return record["task"] != "transitivity"
-    x, y = record["query"]
+    """The task's surface heuristic (`Task.direct_link`): e.g. transitivity answers Yes iff
+    "x causes y" is a sentence. An external row kept by on_invalid=keep whose premise or
+    question did not parse gives the heuristic no sentence to read: no link."""
     edges = {tuple(e) for e in record.get("edges") or []}
-    if record["task"] == "transitivity":
-        return (x, y) in edges
-    return (x, y) not in edges and (y, x) not in edges
+    return get_task(record["task"]).direct_link(record.get("query"), edges)
 
 
 BASELINES: dict[str, Callable[[dict], bool]] = {

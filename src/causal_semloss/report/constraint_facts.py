@@ -16,12 +16,13 @@ from itertools import groupby
 
 from omegaconf import OmegaConf
 
-from causal_semloss.constraints import CLAUSE_BUILDERS, satisfied
+from causal_semloss.constraints import satisfied
 from causal_semloss.data.build import target_yes_rate
 from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, split_rng
 from causal_semloss.graphs import plain_shape
 from causal_semloss.report.sweep import Job
+from causal_semloss.tasks import TASK_NAMES, get_task
 
 
 def training_sample(cfg, n: int) -> list[dict]:
@@ -52,7 +53,7 @@ def formula_facts(records: list[dict], task: str) -> dict:
     (questions), labeled and companion; atoms pinned by a single-literal clause, by kind and by
     the answer pinned; premises with a clause; premises whose formula always-No / always-Yes
     satisfies, with all its clauses and with its consistency clauses only (two or more literals)."""
-    build = CLAUSE_BUILDERS[task]
+    build = get_task(task).clauses
     facts = dict.fromkeys(
         (
             "premises",
@@ -115,7 +116,7 @@ def facts_sentence(task: str, facts: dict, n: int) -> str:
 def constraint_arm_markdown(jobs: list[Job], sample: int) -> list[str]:
     """The constraint arm paragraph of the Claims section, for each task with such an arm."""
     lines = []
-    for task in CLAUSE_BUILDERS:
+    for task in TASK_NAMES:
         job = next(
             (
                 j

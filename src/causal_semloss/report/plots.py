@@ -18,6 +18,7 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from causal_semloss.atomic import atomic_path  # noqa: E402
 from causal_semloss.report.sweep import Job  # noqa: E402
 from causal_semloss.schema import ALL_SPLITS  # noqa: E402
+from causal_semloss.tasks import PAPER_SPLIT_TASK  # noqa: E402
 
 # Distinct colours for up to 40 variants (tab20's strong shades, its light ones, then tab20b).
 _TAB20 = plt.get_cmap("tab20").colors
@@ -202,7 +203,7 @@ def balanced_accuracy_heatmap(
     frames = [ours]
     if rescored is not None and len(rescored):
         paper = rescored.assign(
-            task="transitivity",
+            task=PAPER_SPLIT_TASK,
             source="paper (re-scored)",
             row=lambda d: "paper: " + d["paper_name"],
         )

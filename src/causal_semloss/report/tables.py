@@ -11,6 +11,7 @@ import pandas as pd
 from causal_semloss.evaluate.metrics import collapse_rate
 from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.sweep import Job
+from causal_semloss.tasks import PAPER_SPLIT_TASK, PAPER_TASKS
 
 VARIANT_ORDER = [
     "base",
@@ -30,7 +31,7 @@ VARIANT_ORDER = [
             "baseline_balanced",
             "semantic_balanced",
         )
-        for task in ("transitivity", "dseparation")
+        for task in PAPER_TASKS
     ),
 ]
 
@@ -124,7 +125,7 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
                 100 * entries[0]["true_yes"] / entries[0]["n"] if entries[0]["n"] else None
             )
             row["paper_accuracy"] = (
-                paper.get(variant, {}).get(split) if task == "transitivity" else None
+                paper.get(variant, {}).get(split) if task == PAPER_SPLIT_TASK else None
             )
             rows.append(row)
     return pd.DataFrame(rows)

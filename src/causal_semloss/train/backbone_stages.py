@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.model.batches import IGNORE
+from causal_semloss.tasks import task_index
 from causal_semloss.train.loop import LoopPlan, optimise
 
 log = logging.getLogger(__name__)
@@ -32,13 +34,21 @@ def _stage_loss(logits: torch.Tensor, batch: dict, text_weight: float) -> torch.
 
 @torch.no_grad()
 def answer_accuracy(
-    model, corpus: dict, yes_id: int, no_id: int, bf16: bool, batch_size: int = 512
+    model,
+    corpus: dict,
+    yes_id: int,
+    no_id: int,
+    bf16: bool,
+    tasks: Sequence[str],
+    batch_size: int = 512,
 ) -> dict:
-    """Accuracy of the Yes/No logit comparison at every answer position, per task."""
+    """Accuracy of the Yes/No logit comparison at every answer position, per task of `tasks`
+    (the corpus's; a task without an answer scores 0)."""
     was_training = model.training
     model.eval()
-    hits = torch.zeros(2, device=corpus["tokens"].device)
-    counts = torch.zeros(2, device=corpus["tokens"].device)
+    index = [task_index(t) for t in tasks]
+    hits = torch.zeros(len(index), device=corpus["tokens"].device)
+    counts = torch.zeros(len(index), device=corpus["tokens"].device)
     for start in range(0, corpus["tokens"].shape[0], batch_size):
         tokens = corpus["tokens"][start : start + batch_size]
         task = corpus["task_of_answer"][start : start + batch_size, 1:]
@@ -47,13 +57,13 @@ def answer_accuracy(
             logits = model(input_ids=tokens, use_cache=False).logits[:, :-1].float()
         predicted_yes = logits[..., yes_id] > logits[..., no_id]
         correct = predicted_yes == (target == yes_id)
-        for t in (0, 1):
+        for i, t in enumerate(index):
             where = task == t
-            hits[t] += (correct & where).sum()
-            counts[t] += where.sum()
+            hits[i] += (correct & where).sum()
+            counts[i] += where.sum()
     model.train(was_training)
     acc = (hits / counts.clamp(min=1)).tolist()
-    return {"transitivity": acc[0], "dseparation": acc[1]}
+    return dict(zip(tasks, acc, strict=True))
 
 
 def run_stage(

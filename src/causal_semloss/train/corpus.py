@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
-from causal_semloss.data.queries import random_query
 from causal_semloss.graphs import make_graph
 from causal_semloss.model.batches import IGNORE
-from causal_semloss.oracles import build_graph, oracle_answer
+from causal_semloss.oracles import build_graph
 from causal_semloss.schema import SplitShapeConfig
+from causal_semloss.tasks import get_task, task_index
 from causal_semloss.text import render_hypothesis, render_premise
 
 # Bump when the generation below changes: it is part of the corpus cache key.
@@ -63,14 +63,15 @@ class CorpusSpec:
 def _questions(rng: random.Random, spec: CorpusSpec, graph, nx_graph) -> list:
     asked, out = set(), []
     for task, count in spec.questions.items():
+        plugin = get_task(task)
         want = rng.random() < 0.5
         for _ in range(count):
             pick = None
             for _ in range(_TRIES):
-                query = random_query(rng, task, graph, spec.max_given[task])
+                query = plugin.random_query(rng, graph, spec.max_given[task])
                 if query in asked:
                     continue
-                answer = oracle_answer(task, nx_graph, *query)
+                answer = plugin.answer(nx_graph, *query)
                 pick = (query, answer)
                 if answer == want:
                     break
@@ -135,7 +136,8 @@ class TokenCorpus:
     """Right-padded token ids and per-position targets (IGNORE where nothing is scored).
 
     `targets[:, t]` is the token at t when position t is scored (predicted from t-1);
-    `task_of_answer[:, t]` is 0/1 (transitivity/d-separation) at answer positions, else -1.
+    `task_of_answer[:, t]` is the task's registry index (`tasks.task_index`) at answer
+    positions, else -1.
     """
 
     tokens: torch.Tensor
@@ -157,9 +159,6 @@ def _pad(rows: Sequence[list[int]], fill: int) -> torch.Tensor:
 
 def _encode_all(tokenizer, texts: list[str]) -> list[list[int]]:
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
-
-
-TASK_INDEX = {"transitivity": 0, "dseparation": 1}
 
 
 def lm_corpus(texts: list[GraphText], tokenizer) -> TokenCorpus:
@@ -188,7 +187,7 @@ def instruction_corpus(texts: list[GraphText], tokenizer, yes_id: int, no_id: in
             q = next(question_ids)
             row += [*q, yes_id if answer else no_id]
             answer_row += [IGNORE] * len(q) + [row[-1]]
-            task_row += [-1] * len(q) + [TASK_INDEX[task]]
+            task_row += [-1] * len(q) + [task_index(task)]
         rows.append(row)
         answers.append(answer_row)
         text_rows.append(

@@ -3,7 +3,7 @@ premise, which truth assignments of those rows satisfy the premise's formula, an
 sampler that never splits a group.
 
 Everything per group is computed once, when the set is encoded: the formula's clauses
-(`constraints.CLAUSE_BUILDERS`) become a boolean mask over the 2**atoms assignments, so a
+(`Task.clauses`) become a boolean mask over the 2**atoms assignments, so a
 training step only gathers rows and runs one log-sum-exp (`losses.constraint_term`).
 """
 
@@ -14,9 +14,9 @@ from functools import cache
 
 import torch
 
-from causal_semloss.constraints import CLAUSE_BUILDERS
 from causal_semloss.errors import ConfigError
 from causal_semloss.schema import MAX_CONSTRAINT_ATOMS
+from causal_semloss.tasks import get_task
 
 
 @cache
@@ -68,7 +68,7 @@ def build_premise_groups(records: list[dict], task: str) -> PremiseGroups:
             f"a premise has {atoms} questions; the constraint loss enumerates at most "
             f"{MAX_CONSTRAINT_ATOMS} (lower data.queries_per_graph or data.companions.max_atoms)"
         )
-    build = CLAUSE_BUILDERS[task]
+    build = get_task(task).clauses
     formulas = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         group = records[a:b]

@@ -196,7 +196,7 @@ def build_backbone(cfg: DictConfig) -> Path:
     }
 
     def evaluate(m):
-        return answer_accuracy(m, val, yes_id, no_id, bf16)
+        return answer_accuracy(m, val, yes_id, no_id, bf16, tasks=list(build.questions))
 
     card = {
         "name": cfg.model.name,
