@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make reproduce`: the paper's five variants x three seeds at CPU scale (experiment=paper),
+# `make reproduce`: the paper's five rows x three seeds at CPU scale (experiment=paper),
 # then the report. Prints where the report went and the wall time.
 set -euo pipefail
 PY=.venv/bin/python

@@ -29,7 +29,7 @@ def test_every_group_has_options():
         "train",
         "logger",
         "eval",
-        "variant",
+        "recipe",
         "experiment",
     } <= set(GROUPS)
     assert len(OPTIONS) >= 30
@@ -41,8 +41,8 @@ def test_option_composes_and_validates(group, option):
         cfg = checked(compose("config", overrides=[f"{group}={option}"]))
     # The YAML holds every value: nothing is left to a code default.
     OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    if group == "variant":
-        assert cfg.variant.name == option
+    if group == "recipe":
+        assert cfg.recipe.name == option
     elif group in ("task", "loss", "model"):
         assert cfg[group].name == option
     elif group == "model/prompt":

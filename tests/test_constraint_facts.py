@@ -26,7 +26,7 @@ from tests.conftest import compose_cfg
 def samples():
     out = {}
     for task in PAPER_TASKS:
-        cfg = compose_cfg(["data=paper", f"variant={task}_constraints"])
+        cfg = compose_cfg(["data=paper", f"task={task}", "recipe=constraints"])
         out[task] = (cfg, formula_facts(training_sample(cfg, 400), task))
     return out
 
@@ -90,7 +90,12 @@ def test_the_report_paragraph_is_computed_from_the_arm_config(samples):
     cfg, facts = samples["dseparation"]
     job = Job(
         path=None,
-        result={"status": "ok", "variant": "dseparation_constraints", "task": "dseparation"},
+        result={
+            "status": "ok",
+            "variant": "dseparation_constraints",
+            "task": "dseparation",
+            "recipe": "constraints",
+        },
         metrics={},
         config=OmegaConf.to_container(cfg, resolve=True),
     )

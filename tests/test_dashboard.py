@@ -32,7 +32,10 @@ def _job(sweep: Path, n: int, variant: str, seed: int, wandb_files: bool = True)
     history = {"step": [5], "ce": [0.7], "lambda": [0.1], "loss": [0.7], "lr": [1e-3]}
     history["sem/oracle_answer"] = [0.6]
     config = {
-        "variant": {"name": variant, "train": variant != "base"},
+        "recipe": {
+            "name": "zero_shot" if variant == "base" else "semantic",
+            "train": variant != "base",
+        },
         "seed": seed,
         "logger": {"name": "wandb", "mode": "offline", "project": "p", "entity": None},
     }
@@ -100,7 +103,7 @@ def test_cli_writes_the_workspace_spec_offline(sweep, capsys, monkeypatch):
     assert "eval/transitivity/long_names/balanced_accuracy" in text
     assert "val/examples_seen" in text
     run_set = spec["spec"]["section"]["runSets"][0]
-    assert run_set["grouping"] == [{"section": "config", "name": "variant.value.name"}]
+    assert run_set["grouping"] == [{"section": "config", "name": "variant.value"}]
     assert "summary:eval/own/ood_mcc" in run_set["runFeed"]["columnOrder"]
 
 

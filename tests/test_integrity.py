@@ -132,7 +132,7 @@ def test_a_finished_run_refuses_a_changed_config(data_root, tmp_path):
 def test_a_job_reuses_its_finished_training_and_refuses_another_one(data_root, tmp_path):
     from causal_semloss.pipeline import run_variant
 
-    job = ["variant=transitivity_baseline", *QUICK_EVAL]
+    job = ["recipe=baseline", *QUICK_EVAL]
     out = tmp_path / "job"
     assert run_variant(_cfg(data_root, *job), out)["status"] == "ok"
     stamp = (out / "model" / "model.safetensors").stat().st_mtime_ns

@@ -152,7 +152,7 @@ def test_a_diverged_job_is_failed_with_the_reason_not_collapsed(data_root, tmp_p
     from causal_semloss.pipeline import run_variant
 
     _nan_loss_after(monkeypatch, 1)
-    cfg = _cfg(data_root, "variant=transitivity_baseline", *QUICK_EVAL)
+    cfg = _cfg(data_root, "recipe=baseline", *QUICK_EVAL)
     result = run_variant(cfg, tmp_path / "job")
     assert result["status"] == "failed"
     assert "TrainingDiverged" in result["error"] and "not finite" in result["error"]

@@ -70,9 +70,11 @@ def _job(variant, task, seed, *, id_acc=0.9, ood=0.7, adv=0.68, yes=0.5, backbon
         "adversarial_accuracy": adv,
     }
     trained = variant != "base"
+    recipe = variant.removeprefix(f"{task}_") if trained else "zero_shot"
+    result = {"status": "ok", "variant": variant, "task": task, "recipe": recipe, "seed": seed}
     return Job(
         path=Path(f"/sweep/{backbone}-{variant}-{task}-{seed}"),
-        result={"status": "ok", "variant": variant, "task": task, "seed": seed, "trained": trained},
+        result={**result, "trained": trained},
         metrics={"summary": {task: summary}, "splits": splits, "baselines": _baselines(task)},
         config={"model": {"name": backbone}, "eval": {"collapse_threshold": 0.95}},
     )

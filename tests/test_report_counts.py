@@ -86,7 +86,7 @@ def test_a_report_of_the_same_sweep_twice_counts_each_job_once(tmp_path, monkeyp
         "eval.bootstrap=0",
         f"paths.data_root={tmp_path / 'data'}",
     ]
-    assert run_variant(compose_cfg([*common, "variant=base"]), sweep / "0")["status"] == "ok"
+    assert run_variant(compose_cfg([*common, "recipe=zero_shot"]), sweep / "0")["status"] == "ok"
 
     def diverging(*args, **kwargs):
         parts = real(*args, **kwargs)
@@ -95,7 +95,7 @@ def test_a_report_of_the_same_sweep_twice_counts_each_job_once(tmp_path, monkeyp
 
     real = trainer.compute_loss
     monkeypatch.setattr(trainer, "compute_loss", diverging)
-    failed = run_variant(compose_cfg([*common, "variant=transitivity_baseline"]), sweep / "1")
+    failed = run_variant(compose_cfg([*common, "recipe=baseline"]), sweep / "1")
     assert failed["status"] == "failed"
     report = build_report([sweep, sweep], tmp_path / "out").read_text()
     assert f"Sweeps: {sweep} — 1 job finished, 1 failed (TrainingDiverged)" in report

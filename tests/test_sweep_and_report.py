@@ -10,8 +10,10 @@ import pytest
 from causal_semloss.report.verdicts import VERDICTS
 from tests.conftest import run_cli
 
+# recipe x task: the paper's five rows (report.paper_rows) and the untrained d-separation run.
 VARIANTS = [
     "base",
+    "dseparation_zero_shot",
     "transitivity_baseline",
     "dseparation_baseline",
     "transitivity_semantic",
@@ -78,7 +80,7 @@ def test_report_tables_and_plots(smoke_sweep):
     )
     assert headline["id_accuracy"].between(0, 100).all()
     per_split = pd.read_csv(smoke_sweep / "per_split.csv")
-    assert len(per_split) == 5 * 14
+    assert len(per_split) == len(VARIANTS) * 14
     baselines = pd.read_csv(smoke_sweep / "baselines.csv")
     always_yes = baselines[(baselines["baseline"] == "always_yes") & (baselines["split"] == "test")]
     assert (always_yes["accuracy"] == 50.0).all()  # balanced ID test
@@ -104,7 +106,8 @@ def test_a_failed_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
         "-m",
         "experiment=smoke",
         "eval.max_examples=20",
-        "variant=transitivity_baseline,base",
+        "task=transitivity",
+        "recipe=baseline,zero_shot",
         "train.val_size=5000",
         f"paths.data_root={tmp_path / 'data'}",
         f"hydra.sweep.dir={sweep}",

@@ -50,12 +50,13 @@ def _resume_lines(stderr: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def interrupted_sweep(tmp_path_factory):
-    """base (finished), transitivity_baseline (SIGTERM in training), dseparation_baseline."""
+    """base (finished), transitivity_baseline (SIGTERM in training), transitivity_semantic."""
     root = tmp_path_factory.mktemp("interrupted")
     sweep = root / "sweep"
     args = [
         *SMOKE,
-        "variant=base,transitivity_baseline,dseparation_baseline",
+        "recipe=zero_shot,baseline,semantic",
+        "task=transitivity",
         *INTERRUPTIBLE,
         f"paths.data_root={root / 'data'}",
         f"hydra.sweep.dir={sweep}",
@@ -96,7 +97,8 @@ def test_sigterm_outside_training_stops_the_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     args = [
         *SMOKE,
-        "variant=base,transitivity_baseline",
+        "recipe=zero_shot,baseline",
+        "task=transitivity",
         f"paths.data_root={tmp_path / 'data'}",
         f"hydra.sweep.dir={sweep}",
     ]
@@ -124,7 +126,7 @@ def _metrics(sweep: Path) -> dict[str, dict]:
 
 
 def test_joblib_workers_on_cold_caches_match_a_sequential_sweep(tmp_path, monkeypatch):
-    variants = "variant=base,transitivity_baseline,dseparation_baseline,transitivity_semantic"
+    arms = ["recipe=zero_shot,baseline", "task=transitivity,dseparation"]
     metrics = {}
     for name, launcher in (
         ("sequential", []),
@@ -135,7 +137,7 @@ def test_joblib_workers_on_cold_caches_match_a_sequential_sweep(tmp_path, monkey
         result = run_cli(
             "causal_semloss.run",
             *SMOKE,
-            variants,
+            *arms,
             *launcher,
             f"hydra.sweep.dir={tmp_path / name / 'sweep'}",
             timeout=600,
@@ -151,7 +153,8 @@ def test_one_job_through_submitit_local(tmp_path):
     result = run_cli(
         "causal_semloss.run",
         *SMOKE,
-        "variant=base",
+        "recipe=zero_shot",
+        "task=transitivity",
         "hydra/launcher=submitit_local",
         f"paths.data_root={tmp_path / 'data'}",
         f"hydra.sweep.dir={sweep}",

@@ -1,5 +1,6 @@
-"""One variant end to end: data -> (train) -> evaluate -> result.json, in one job dir; and how a
-sweep of such jobs resumes and stops.
+"""One run end to end: data -> (train) -> evaluate -> result.json, in one job dir; and how a
+sweep of such jobs resumes and stops. A run is a (task, recipe) pair on a data setting, backbone
+and seed; result.json records each, and the run's name (`variant_name`).
 
 A failing job writes result.json with status "failed" and the error instead of raising, so in a
 Hydra sweep it does not stop the other jobs and shows up as failed in the report.
@@ -41,18 +42,27 @@ CONFIG = "config.json"
 TRAIN_METRICS = "train_metrics.json"
 
 
+def variant_name(cfg: DictConfig) -> str:
+    """A run's name in tables, W&B and the dashboard: the paper's row name when its (task,
+    recipe) is one of the paper's rows (`report.paper_rows`), else `<task>_<recipe>`."""
+    task, recipe = cfg.task.name, cfg.recipe.name
+    return cfg.report.paper_rows.get(task, {}).get(recipe) or f"{task}_{recipe}"
+
+
 def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    name = variant_name(cfg)
     base = {
-        "variant": cfg.variant.name,
+        "variant": name,
         "seed": cfg.seed,
         "task": cfg.task.name,
+        "recipe": cfg.recipe.name,
         "loss": cfg.loss.name,
         "model": cfg.model.name,
         "prompt": cfg.model.prompt.name,
         "data": cfg.data.name,
-        "trained": bool(cfg.variant.train),
+        "trained": bool(cfg.recipe.train),
     }
     resolved = OmegaConf.to_container(cfg, resolve=True)
     same_config = _read_json(out_dir / CONFIG) == _as_json(resolved)
@@ -61,16 +71,17 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     (out_dir / RESULT).unlink(missing_ok=True)
     reuse_training = _trained_earlier(cfg, out_dir, same_config)
     write_json(out_dir / CONFIG, resolved)
-    # One W&B run per job: training curves, then the evaluation summary.
+    # One W&B run per job: training curves, then the evaluation summary. Its config carries the
+    # run's name too, which the dashboard groups by.
     logger = make_logger(
         cfg,
         out_dir,
-        name=f"{cfg.variant.name}-s{cfg.seed}",
-        job_type=cfg.variant.name,
-        config=resolved,
+        name=f"{name}-s{cfg.seed}",
+        job_type=name,
+        config={**resolved, "variant": name},
     )
     try:
-        if cfg.variant.train:
+        if cfg.recipe.train:
             if reuse_training:
                 log.info("training finished earlier in %s: evaluating that model", out_dir)
             else:
@@ -78,10 +89,10 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             backbone = load_backbone(cfg, from_dir=out_dir / "model")
         else:
             if needs_pretraining(cfg):
-                ensure_pretrained(cfg)  # the pre-train stage of an untrained variant
+                ensure_pretrained(cfg)  # the pre-train stage of an untrained run
             backbone = load_backbone(cfg)
         metrics = evaluate(
-            cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.variant.train else None
+            cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.recipe.train else None
         )
         result = {**base, "status": "ok", "summary": metrics["summary"]}
         logger.summary(eval_summary(metrics, cfg.task.name, cfg.eval.collapse_threshold))

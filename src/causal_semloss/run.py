@@ -1,6 +1,7 @@
-"""`python -m causal_semloss.run variant=transitivity_semantic seed=0`: one paper variant end to
-end (data -> train -> evaluate). Sweep: `python -m causal_semloss.run -m experiment=paper`, in
-parallel with `hydra/launcher=joblib hydra.launcher.n_jobs=2` (or `hydra/launcher=slurm`).
+"""`python -m causal_semloss.run task=transitivity recipe=semantic seed=0`: one run end to end
+(data -> train -> evaluate). Sweep: `python -m causal_semloss.run -m experiment=paper` (or any
+product, `-m task=transitivity,dseparation recipe=baseline,semantic seed=0,1,2`), in parallel
+with `hydra/launcher=joblib hydra.launcher.n_jobs=2` (or `hydra/launcher=slurm`).
 
 SIGINT/SIGTERM stops a sweep: the running job checkpoints, no new job starts, and one line on
 stderr gives the command that resumes it. Rerunning into the same dir (`hydra.sweep.dir=...`)
@@ -41,7 +42,7 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
             file=sys.stderr,
         )
         return
-    # An untrained variant may be scored on other tasks than its nominal one (eval.tasks).
+    # An untrained run may be scored on other tasks than its nominal one (eval.tasks).
     task = result["task"] if result["task"] in result["summary"] else next(iter(result["summary"]))
     s = result["summary"][task]
     fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731

@@ -215,7 +215,9 @@ class EvalConfig:
 
 
 @dataclass
-class VariantConfig:
+class RecipeConfig:
+    """The loss set-up of a run (conf/recipe/): its name, and whether it trains at all."""
+
     name: str = MISSING
     train: bool = MISSING
 
@@ -238,12 +240,14 @@ class PaperRescoredConfig:
 class ReportConfig:
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     paper_rescored: PaperRescoredConfig = field(default_factory=PaperRescoredConfig)
+    # The paper's row names, by task then recipe; any other run is named <task>_<recipe>.
+    paper_rows: dict[str, Any] = MISSING
 
 
 @dataclass
 class RootConfig:
     seed: int = MISSING
-    variant: VariantConfig = field(default_factory=VariantConfig)
+    recipe: RecipeConfig = field(default_factory=RecipeConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     data: DataConfig = field(default_factory=DataConfig)

@@ -4,7 +4,8 @@
 What a panel reads is decided here from the sweep's own files (the tasks, splits, baselines and
 semantic terms its jobs wrote), and every key is one that causal_semloss.run_logger and the
 trainer log: summary keys `eval/...`, `baseline/...`; history keys `train/...`, `val/...`.
-Runs are grouped by variant (`config.variant.name`), mean ± stderr over seeds.
+Runs are grouped by variant (the run's name, `variant` in its W&B config: the paper's row name or
+`<task>_<recipe>`), mean ± stderr over seeds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from causal_semloss.report.sweep import Job
 from causal_semloss.run_logger import BASELINE_METRICS, default_group
 from causal_semloss.schema import ALL_SPLITS
 
-GROUP_BY = "variant.name"  # the config key runs are grouped by
+GROUP_BY = "variant"  # the config key runs are grouped by (pipeline.run_variant logs it)
 METRIC_TITLES = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
@@ -25,7 +26,8 @@ METRIC_TITLES = {
 PARALLEL_CONFIG = ("loss.name", "loss.schedule", "train.lr", "seed")
 PARALLEL_SUMMARY = ("eval/own/id_mcc", "eval/own/ood_mcc", "eval/own/collapsed_splits")
 RUNS_TABLE = (
-    "config:variant.value.name",
+    "config:variant.value",
+    "config:recipe.value.name",
     "config:loss.value.name",
     "config:seed.value",
     *(f"summary:{k}" for k in PARALLEL_SUMMARY),

@@ -121,7 +121,7 @@ def constraint_arm_markdown(jobs: list[Job], sample: int) -> list[str]:
             (
                 j
                 for j in jobs
-                if j.result.get("variant") == f"{task}_constraints" and "data" in j.config
+                if j.recipe == "constraints" and j.result.get("task") == task and "data" in j.config
             ),
             None,
         )

@@ -1,6 +1,6 @@
 """The sweep as one row per run (runs.csv): what the Claims section's every verdict is
-computed from. Per run and task: its role (the variant without its task; the untrained backbone
-is `zero_shot`), backbone (`model.name`), data setting and seed; ID balanced, OOD and
+computed from. Per run and the task it ran for: its role (its recipe, from its config; the
+untrained backbone is `zero_shot`), backbone (`model.name`), data setting and seed; ID balanced, OOD and
 adversarial accuracy in %; predicted %Yes on the ID test and each OOD split; collapse per split
 (≥ the evaluation's `collapse_threshold` of the answers identical) counted over the splits; and
 each trivial baseline's score on the same splits (`<metric>@<baseline>`)."""
@@ -12,7 +12,7 @@ import pandas as pd
 from causal_semloss.evaluate.metrics import is_collapsed, mean_of
 from causal_semloss.report.settings import backbone, collapse_threshold
 from causal_semloss.report.sweep import Job
-from causal_semloss.schema import OOD_SPLITS, TASKS
+from causal_semloss.schema import OOD_SPLITS
 
 METRICS = {
     "id": ("id_balanced_accuracy", "ID balanced accuracy"),
@@ -68,21 +68,19 @@ def _trivial_columns(baselines: dict, task: str) -> dict:
 
 
 def runs_frame(jobs: list[Job]) -> pd.DataFrame:
-    """One row per (finished job, task it speaks for): role = the variant without its task;
-    levels in %, predicted %Yes per split, collapse per split, trivial baselines' scores."""
+    """One row per (finished job, task it speaks for): role = its recipe; levels in %, predicted
+    %Yes per split, collapse per split, trivial baselines' scores."""
     rows = []
     for job in jobs:
         if not job.ok:
             continue
-        trained = bool(job.result.get("trained"))
-        for task in TASKS if not trained else (job.result["task"],):
+        for task in job.tasks:
             summary = job.metrics["summary"].get(task)
             if summary is None:
                 continue
-            role = job.result["variant"] if trained else "zero_shot"
             rows.append(
                 {
-                    "role": role.removeprefix(f"{task}_"),
+                    "role": job.recipe,
                     "task": task,
                     "backbone": backbone(job),
                     "data": job.result.get("data", "?"),

@@ -23,6 +23,27 @@ class Job:
     def ok(self) -> bool:
         return self.result.get("status") == "ok" and self.metrics is not None
 
+    @property
+    def recipe(self) -> str:
+        """The run's recipe (conf/recipe/), as its result.json or config.json records it. A run
+        recorded before the recipe axis has only its variant `<task>_<recipe>` (`base` when
+        untrained), which is read back here and nowhere else."""
+        found = self.result.get("recipe") or self.config.get("recipe", {}).get("name")
+        if found:
+            return found
+        if not self.result.get("trained"):
+            return "zero_shot"
+        return self.result["variant"].removeprefix(f"{self.result['task']}_")
+
+    @property
+    def tasks(self) -> list[str]:
+        """The tasks the run speaks for in the report: the one it ran for, whatever else it was
+        scored on. An untrained run recorded before the recipe axis (one for every task) speaks
+        for each task it was scored on."""
+        if not self.result.get("recipe") and not self.result.get("trained"):
+            return list((self.metrics or {}).get("summary", {}))
+        return [self.result["task"]]
+
 
 def _read(path: Path) -> dict | None:
     if not path.exists():

@@ -11,29 +11,23 @@ import pandas as pd
 from causal_semloss.evaluate.metrics import collapse_rate
 from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.sweep import Job
-from causal_semloss.tasks import PAPER_SPLIT_TASK, PAPER_TASKS
+from causal_semloss.schema import TASKS
+from causal_semloss.tasks import PAPER_SPLIT_TASK
 
-VARIANT_ORDER = [
-    "base",
-    "transitivity_baseline",
-    "dseparation_baseline",
-    "transitivity_semantic",
-    "dseparation_semantic",
-    "transitivity_static",
-    "dseparation_static",
-    *(
-        f"{task}_{role}"
-        for role in (
-            "answer_ce",
-            "semantic_cebug",
-            "cebug",
-            "constraints",
-            "baseline_balanced",
-            "semantic_balanced",
-        )
-        for task in PAPER_TASKS
-    ),
-]
+# Report order: recipe by recipe (the paper's rows first, then the ablations), each on every task
+# in TASKS order; a recipe not listed comes after these, by name.
+RECIPE_ORDER = (
+    "zero_shot",
+    "baseline",
+    "semantic",
+    "static",
+    "answer_ce",
+    "semantic_cebug",
+    "cebug",
+    "constraints",
+    "baseline_balanced",
+    "semantic_balanced",
+)
 
 
 def _pct(values: list) -> tuple[float | None, float | None]:
@@ -43,8 +37,10 @@ def _pct(values: list) -> tuple[float | None, float | None]:
     return statistics.fmean(known), (statistics.stdev(known) if len(known) > 1 else 0.0)
 
 
-def _order(variant: str) -> int:
-    return VARIANT_ORDER.index(variant) if variant in VARIANT_ORDER else len(VARIANT_ORDER)
+def _order(job: Job) -> tuple:
+    recipe, task = job.recipe, job.result.get("task", "")
+    rank = RECIPE_ORDER.index(recipe) if recipe in RECIPE_ORDER else len(RECIPE_ORDER)
+    return rank, recipe, TASKS.index(task) if task in TASKS else len(TASKS), task
 
 
 def _groups(jobs: list[Job]) -> dict[tuple[str, str], list[Job]]:
@@ -52,7 +48,7 @@ def _groups(jobs: list[Job]) -> dict[tuple[str, str], list[Job]]:
     for job in jobs:
         key = (job.result.get("data", "?"), job.result["variant"])
         groups.setdefault(key, []).append(job)
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))))
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], _order(kv[1][0]))))
 
 
 def headline_table(jobs: list[Job]) -> pd.DataFrame:

@@ -1,0 +1,133 @@
+"""Recipes are an axis of their own: each experiment sweeps task x recipe, a run records both,
+its name comes from them (the paper's rows keep the paper's names), and the report reads its
+role from its config — never from its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.pipeline import variant_name
+from causal_semloss.report.runs import runs_frame
+from causal_semloss.report.sweep import Job
+from causal_semloss.report.tables import headline_table
+from tests.conftest import compose_cached
+
+RECIPES = sorted(p.stem for p in (CONFIG_DIR / "recipe").glob("*.yaml"))
+TASK_NAMES = sorted(p.stem for p in (CONFIG_DIR / "task").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+def _sweep_params(experiment: str) -> dict[str, list[str]]:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", [f"experiment={experiment}"], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params or {}
+    return {k: [v.strip() for v in str(params[k]).split(",")] for k in params}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_sweeps_tasks_by_recipes(experiment):
+    params = _sweep_params(experiment)
+    assert "variant" not in params
+    assert set(params["recipe"]) <= set(RECIPES) and set(params["task"]) <= set(TASK_NAMES)
+
+
+def test_the_paper_experiments_hold_the_papers_five_rows():
+    for experiment in ("smoke", "paper", "paper_gemma", "paper_gemma_cpu"):
+        params = _sweep_params(experiment)
+        names = {
+            variant_name(compose_cached(f"task={t}", f"recipe={r}"))
+            for t in params["task"]
+            for r in params["recipe"]
+        }
+        assert {
+            "base",
+            "transitivity_baseline",
+            "dseparation_baseline",
+            "transitivity_semantic",
+            "dseparation_semantic",
+        } <= names, experiment
+
+
+def test_claims_trajectory_scores_its_untrained_run_on_dseparation():
+    assert _sweep_params("claims_trajectory")["task"] == ["dseparation"]
+    cfg = compose_cached("experiment=claims_trajectory", "task=dseparation", "recipe=zero_shot")
+    assert not cfg.recipe.train and list(cfg.eval.tasks) == ["dseparation"]
+    # paired arms are scored on the same (paper) rows, whatever data a recipe trains on
+    for recipe in ("zero_shot", "baseline_balanced", "constraints"):
+        cfg = compose_cached("experiment=claims", f"recipe={recipe}")
+        assert cfg.eval.data.name == "paper" and not cfg.eval.data.balance
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_a_run_is_named_by_task_and_recipe(recipe):
+    for task in ("transitivity", "dseparation"):
+        cfg = compose_cached(f"task={task}", f"recipe={recipe}")
+        assert cfg.recipe.name == recipe and cfg.task.name == task
+        paper = cfg.report.paper_rows.get(task, {}).get(recipe)
+        assert variant_name(cfg) == (paper or f"{task}_{recipe}")
+    assert variant_name(compose_cached("recipe=zero_shot")) == "base"
+
+
+def _job(task: str, recipe: str, variant: str, trained: bool, summary_tasks=None) -> Job:
+    summary = {"id_balanced_accuracy": 0.5, "ood_accuracy": 0.5, "adversarial_accuracy": 0.5}
+    summary |= {"id_accuracy": 0.5, "ood_balanced_accuracy": 0.5, "ood_f1": 0.5}
+    summary |= {"collapsed": False, "id_yes_rate": 0.5}
+    result = {"status": "ok", "variant": variant, "task": task, "seed": 0, "trained": trained}
+    if recipe:
+        result["recipe"] = recipe
+    return Job(
+        path=Path(f"/sweep/{variant}"),
+        result=result,
+        metrics={"summary": {t: summary for t in summary_tasks or [task]}, "splits": {}},
+        config={"model": {"name": "m"}},
+    )
+
+
+def test_the_role_is_the_recipe_whatever_the_name():
+    jobs = [
+        _job("transitivity", "zero_shot", "base", False, ["transitivity", "dseparation"]),
+        _job("dseparation", "my_new_loss", "a_name_that_says_nothing", True),
+    ]
+    frame = runs_frame(jobs)
+    # an untrained run speaks for its own task only (the other task has its own zero_shot run)
+    assert list(zip(frame.role, frame.task, strict=True)) == [
+        ("zero_shot", "transitivity"),
+        ("my_new_loss", "dseparation"),
+    ]
+
+
+def test_a_run_recorded_before_the_recipe_axis_reads_back():
+    jobs = [
+        _job("transitivity", None, "base", False, ["transitivity", "dseparation"]),
+        _job("dseparation", None, "dseparation_semantic_balanced", True),
+    ]
+    assert [j.recipe for j in jobs] == ["zero_shot", "semantic_balanced"]
+    frame = runs_frame(jobs)
+    assert list(zip(frame.role, frame.task, strict=True)) == [
+        ("zero_shot", "transitivity"),
+        ("zero_shot", "dseparation"),
+        ("semantic_balanced", "dseparation"),
+    ]
+
+
+def test_the_report_orders_rows_by_recipe_then_task():
+    jobs = [
+        _job("dseparation", "zz_new", "dseparation_zz_new", True),
+        _job("dseparation", "semantic", "dseparation_semantic", True),
+        _job("transitivity", "semantic", "transitivity_semantic", True),
+        _job("dseparation", "baseline", "dseparation_baseline", True),
+        _job("dseparation", "zero_shot", "dseparation_zero_shot", False),
+        _job("transitivity", "zero_shot", "base", False),
+    ]
+    assert list(headline_table(jobs)["variant"]) == [
+        "base",
+        "dseparation_zero_shot",
+        "dseparation_baseline",
+        "transitivity_semantic",
+        "dseparation_semantic",
+        "dseparation_zz_new",
+    ]
