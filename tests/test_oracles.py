@@ -1,4 +1,5 @@
-"""The oracles against an independent brute-force definition, on textbook and random graphs."""
+"""The oracles (every task's) against an independent brute-force definition, on textbook and
+random graphs."""
 
 from __future__ import annotations
 
@@ -154,3 +155,46 @@ def test_isolated_query_node_has_no_edges():
     assert get_task("transitivity").answer(graph, "Q", "C") is False
     assert get_task("dseparation").answer(graph, "A", "Q") is True
     assert get_task("dseparation").answer(graph, "Q", "C", ["B"]) is True
+
+
+def brute_force_common_cause(edges, names, x, y):
+    """Definition: some node z, neither x nor y, with directed paths z -> x and z -> y."""
+    return any(
+        brute_force_path(edges, z, x) and brute_force_path(edges, z, y)
+        for z in names
+        if z not in (x, y)
+    )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(dag_queries())
+def test_common_cause_matches_definition(case):
+    names, edges, x, y, _ = case
+    graph = build_graph(edges, names)
+    answer = get_task("common_cause").answer(graph, x, y)
+    assert answer == brute_force_common_cause(edges, names, x, y)
+    assert answer == get_task("common_cause").answer(graph, y, x)  # symmetric
+
+
+@pytest.mark.parametrize(
+    ("edges", "x", "y", "expected"),
+    [
+        ([("B", "A"), ("B", "C")], "A", "C", True),  # fork
+        ([("Z", "B"), ("B", "A"), ("B", "C")], "A", "C", True),  # fork below a root
+        ([("A", "B"), ("C", "B")], "A", "C", False),  # collider
+        ([("A", "C")], "A", "C", False),  # a cause is not a common cause
+        ([("W", "A"), ("A", "C")], "A", "C", True),  # W is upstream of both
+        ([("A", "B"), ("B", "C")], "A", "C", False),  # chain from A: A has no cause
+        ([("C", "B"), ("B", "A")], "A", "B", True),  # reversed chain: C causes both
+    ],
+)
+def test_common_cause_textbook(edges, x, y, expected):
+    assert get_task("common_cause").answer(build_graph(edges), x, y) is expected
+
+
+def test_common_cause_self_query_is_an_error_and_an_absent_node_has_no_cause():
+    graph = build_graph([("A", "B"), ("A", "C")], nodes=["Q"])
+    with pytest.raises(ValueError):
+        get_task("common_cause").answer(graph, "B", "B")
+    assert get_task("common_cause").answer(graph, "B", "Q") is False
+    assert get_task("common_cause").answer(graph, "B", "missing") is False

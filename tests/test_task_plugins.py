@@ -171,3 +171,18 @@ def test_formulas_and_companions_hold_of_the_oracle(name, case, seed):
     atoms = list(dict.fromkeys([*atoms, *(a for a in companions if a[0] != a[1])]))[:10]
     truth = [task.answer(graph, x, y, given) for x, y, given in atoms]
     assert satisfied(task.clauses(atoms, edges), truth)
+
+
+def test_the_paper_configs_compose_only_its_two_tasks_and_a_third_finds_its_own():
+    from causal_semloss.data.build import config_for_task
+    from causal_semloss.tasks import PAPER_TASKS
+    from tests.conftest import compose_cfg
+
+    cfg = compose_cfg()
+    assert tuple(cfg.tasks) == PAPER_TASKS
+    extra = [name for name in TASK_NAMES if name not in PAPER_TASKS]
+    for name in extra:
+        own = config_for_task(cfg, name)  # read from conf/task/<name>.yaml
+        assert own.task == compose_cfg([f"task={name}"]).task
+    with pytest.raises(ConfigError, match="unknown task 'nope'"):
+        config_for_task(cfg, "nope")

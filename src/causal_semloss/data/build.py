@@ -20,9 +20,11 @@ from causal_semloss.config_checks import checked
 from causal_semloss.data.adversarial import generate_adversarial
 from causal_semloss.data.companions import add_companions
 from causal_semloss.data.splits import generate_split, natural_yes_rate, split_rng
-from causal_semloss.errors import ConfigError, DataError
+from causal_semloss.errors import DataError
 from causal_semloss.graphs import plain_shape
-from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS
+from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS, TaskConfig
+from causal_semloss.tasks import get_task
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -52,15 +54,22 @@ def data_dir_for(cfg: DictConfig) -> Path:
 
 
 def config_for_task(cfg: DictConfig, task: str) -> DictConfig:
-    """`cfg` with its task swapped for `cfg.tasks[task]` (both tasks are composed into every
-    config, so overrides such as `tasks.dseparation.splits.test.nodes=[3,8]` reach them), so
-    the other task's data uses the same data settings."""
+    """`cfg` with its task swapped for `cfg.tasks[task]` (the paper's tasks are composed into
+    every config, so overrides such as `tasks.dseparation.splits.test.nodes=[3,8]` reach them),
+    so the other task's data uses the same data settings. A registered task not composed there
+    (`common_cause`) is read from its own conf/task/<name>.yaml, as `task=<name>` composes it;
+    `+task@tasks.<name>=<name>` composes it instead, and overrides then reach it."""
     if cfg.task.name == task:
         return cfg
-    if task not in cfg.tasks:
-        raise ConfigError(f"eval.tasks: unknown task {task!r}; one of {sorted(cfg.tasks)}")
     plain = OmegaConf.to_container(cfg, resolve=True)
-    plain["task"] = plain["tasks"][task]
+    if task in cfg.tasks:
+        plain["task"] = plain["tasks"][task]
+    else:
+        get_task(task)  # an unknown name: a ConfigError naming the known ones
+        own = OmegaConf.merge(
+            OmegaConf.structured(TaskConfig), OmegaConf.load(CONFIG_DIR / "task" / f"{task}.yaml")
+        )
+        plain["task"] = OmegaConf.to_container(own, resolve=True)
     return checked(OmegaConf.create(plain))
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from causal_semloss.errors import ConfigError
 from causal_semloss.tasks.base import Pair, PairBuilder, Query, Task
+from causal_semloss.tasks.common_cause import CommonCause
 from causal_semloss.tasks.dseparation import DSeparation
 from causal_semloss.tasks.transitivity import Transitivity
 
-_REGISTERED: tuple[Task, ...] = (Transitivity(), DSeparation())
+_REGISTERED: tuple[Task, ...] = (Transitivity(), DSeparation(), CommonCause())
 REGISTRY: dict[str, Task] = {task.name: task for task in _REGISTERED}
 # Every registered name, in registration order (also the index of a task's answers in a
 # backbone corpus's `task_of_answer`).
