@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
 from causal_semloss.config_checks import checked
-from causal_semloss.devices import autocast
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.train.finetune_data import prepare
 from causal_semloss.train.losses import compute_loss
@@ -139,7 +138,7 @@ def main() -> None:
         def bare_step(semantic: bool) -> None:
             b = batches[next(counter) % len(batches)]
             col = b["answer_col"]
-            with autocast(device, cfg.train.bf16):
+            with trainer.runtime.autocast():
                 logits = trainer.forward(
                     input_ids=b["input_ids"],
                     attention_mask=b["attention_mask"],

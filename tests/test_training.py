@@ -10,9 +10,9 @@ from safetensors.torch import load_file
 
 from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.model.cache import needs_pretraining, pretrained_dir
+from causal_semloss.model.cache import pretrained_dir
 from causal_semloss.train.finetune import train
-from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.pretraining import ensure_pretrained, prepare_backbone
 from causal_semloss.train.trainer import TrainingInterrupted
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
 
@@ -125,8 +125,7 @@ def test_wandb_offline_run_holds_config_and_summary(tmp_path):
 
 def _loaded(cfg):
     """A tiny from-config backbone, pre-trained first as the entry points do."""
-    if needs_pretraining(cfg):
-        ensure_pretrained(cfg)
+    prepare_backbone(cfg)
     return load_backbone(cfg)
 
 

@@ -29,12 +29,12 @@ from causal_semloss.errors import UserError
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.evaluate.trajectory import probe_factory
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import RESULT
 from causal_semloss.run_logger import eval_summary, make_logger
+from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import run_config_hash, trained_under
 from causal_semloss.train.finetune import train
-from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.pretraining import prepare_backbone
 from causal_semloss.train.trainer import TrainingInterrupted
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = variant_name(cfg)
+    runtime = Runtime.of(cfg)  # resolved once: every stage of this job runs on it
     base = {
         "variant": name,
         "seed": cfg.seed,
@@ -85,15 +86,15 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
             if reuse_training:
                 log.info("training finished earlier in %s: evaluating that model", out_dir)
             else:
-                train(cfg, out_dir, logger=logger, probe_factory=probe_factory(cfg))
+                train(
+                    cfg, out_dir, logger=logger, probe_factory=probe_factory(cfg), runtime=runtime
+                )
             backbone = load_backbone(cfg, from_dir=out_dir / "model")
         else:
-            if needs_pretraining(cfg):
-                ensure_pretrained(cfg)  # the pre-train stage of an untrained run
+            prepare_backbone(cfg, runtime.use_threads())  # the pre-train stage of an untrained run
             backbone = load_backbone(cfg)
-        metrics = evaluate(
-            cfg, backbone, out_dir, trained_task=cfg.task.name if cfg.recipe.train else None
-        )
+        trained_task = cfg.task.name if cfg.recipe.train else None
+        metrics = evaluate(cfg, backbone, out_dir, trained_task=trained_task, runtime=runtime)
         result = {**base, "status": "ok", "summary": metrics["summary"]}
         logger.summary(eval_summary(metrics, cfg.task.name, cfg.eval.collapse_threshold))
     except (TrainingInterrupted, KeyboardInterrupt):

@@ -11,16 +11,15 @@ from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.pretraining import prepare_backbone
 
 
 @exit_on_user_error
 def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
-    if cfg.eval.model_dir is None and needs_pretraining(cfg):
-        ensure_pretrained(cfg)  # the pre-train stage of a from-config backbone
+    if cfg.eval.model_dir is None:
+        prepare_backbone(cfg)  # the pre-train stage of a from-config backbone
     backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)
     metrics = evaluate(cfg, backbone, out_dir)
 

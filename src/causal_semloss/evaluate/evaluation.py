@@ -15,7 +15,6 @@ from tqdm import tqdm
 
 from causal_semloss.atomic import write_json, write_jsonl
 from causal_semloss.data.records import truth
-from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
 from causal_semloss.evaluate.baselines import BASELINES
 from causal_semloss.evaluate.eval_sets import (
@@ -34,6 +33,7 @@ from causal_semloss.evaluate.metrics import (
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet, encode_records
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
+from causal_semloss.runtime import Runtime
 from causal_semloss.schema import OOD_SPLITS
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def predict_encoded(
             yes_id=backbone.yes_id,
             no_id=backbone.no_id,
             batch_size=cfg.eval.batch_size,
-            bf16=cfg.train.bf16,
+            bf16=Runtime.of(cfg).bf16,
             progress=progress,
             **scoring_options(cfg.eval, next(backbone.model.parameters()).device),
         )
@@ -87,7 +87,7 @@ def generate_answers(backbone: Backbone, encoded, cfg: DictConfig, progress=None
     for start in range(0, len(encoded), cfg.eval.batch_size):
         idx = list(range(start, min(start + cfg.eval.batch_size, len(encoded))))
         batch = collate(encoded, idx, tok.pad_token_id, with_answer=False)
-        with autocast(device, cfg.train.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=Runtime.of(cfg).bf16):
             out = model.generate(
                 input_ids=batch["input_ids"].to(device, non_blocking=True),
                 attention_mask=batch["attention_mask"].to(device, non_blocking=True),
@@ -118,14 +118,18 @@ def split_metrics(predicted: list[bool], truth: list[bool], cfg: DictConfig, see
 
 
 def evaluate(
-    cfg: DictConfig, backbone: Backbone, out_dir: str | Path, trained_task: str | None = None
+    cfg: DictConfig,
+    backbone: Backbone,
+    out_dir: str | Path,
+    trained_task: str | None = None,
+    runtime: Runtime | None = None,
 ) -> dict:
     """Score every eval set, write predictions/<task>__<split>.jsonl and metrics.json."""
     out_dir = Path(out_dir)
-    torch.set_num_threads(cfg.eval.threads)
-    device = resolve_device(cfg.train.device)  # no silent CPU fallback: cuda w/o CUDA raises
-    backbone.model.to(device)
-    log.info("evaluating on %s (bf16=%s)", device, cfg.train.bf16 and device.type == "cuda")
+    runtime = runtime or Runtime.of(cfg)
+    torch.set_num_threads(cfg.eval.threads)  # scoring's own thread count, not training's
+    backbone.model.to(runtime.device)
+    log.info("evaluating on %s (bf16=%s)", runtime.device, runtime.bf16)
     sets = load_eval_sets(cfg)
     seen_premises = training_premises(cfg) if trained_task and cfg.eval.data else None
     total = sum(len(s.records) for s in sets)

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import config_for_task, data_identity
-from causal_semloss.devices import resolve_device
+from causal_semloss.runtime import Runtime
 
 
 def corpus_config(cfg: DictConfig, task: str) -> DictConfig:
@@ -31,13 +31,14 @@ def backbone_identity(cfg: DictConfig) -> dict:
     the device kind, precision and CPU thread count too: they change the float summation order,
     so a cache built by a 2-thread process must not be reused by a 1-thread one."""
     model = OmegaConf.to_container(cfg.model, resolve=True)
-    device = resolve_device(cfg.train.device)
+    runtime = Runtime.of(cfg)
+    device = runtime.device
     return {
         "model": {k: model[k] for k in ("architecture", "tokenizer_words", "prompt", "pretrain")},
         "corpus": [data_identity(corpus_config(cfg, task)) for task in cfg.model.pretrain.tasks],
         "device": device.type,
-        "bf16": bool(cfg.train.bf16 and device.type == "cuda"),
-        "threads": cfg.train.threads if device.type == "cpu" else None,
+        "bf16": runtime.bf16,
+        "threads": runtime.threads if device.type == "cpu" else None,
     }
 
 

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.model.batches import IGNORE
 from causal_semloss.tasks import task_index
-from causal_semloss.train.loop import LoopPlan, optimise
+from causal_semloss.train.loop import LoopPlan, adamw, optimise
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,7 @@ def run_stage(
     logs a validation curve and (`keep_best`) keeps the weights of the best evaluation — the
     card's `kept_step` says which. Logged losses are means over each log window."""
     device, bf16 = ctx["device"], ctx["bf16"]
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay, betas=tuple(stage.betas)
-    )
+    optimizer = adamw(model.parameters(), stage)
     n, bs = corpus["tokens"].shape[0], stage.batch_size
     steps_per_epoch = max(1, n // bs)
     generator = torch.Generator().manual_seed(ctx["seed"])

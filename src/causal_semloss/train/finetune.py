@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from causal_semloss.atomic import remove_stale_staging, write_json
-from causal_semloss.model.cache import needs_pretraining
+from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import (
     refuse_another_config,
     remove_checkpoint,
@@ -19,7 +19,7 @@ from causal_semloss.train.checkpoints import (
     sidecar_of,
 )
 from causal_semloss.train.finetune_data import prepare, require_premise_groups
-from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.pretraining import prepare_backbone
 from causal_semloss.train.trainer import CHECKPOINT, ProbeFactory, Trainer
 
 
@@ -29,6 +29,7 @@ def train(
     interrupt_at: int | None = None,
     logger=None,
     probe_factory: ProbeFactory | None = None,
+    runtime: Runtime | None = None,
 ) -> dict:
     """Train per `cfg` into `out_dir` (resuming a checkpoint there); returns the metrics dict.
 
@@ -42,14 +43,13 @@ def train(
     # Temp files and staging dirs of a run killed mid-write (this job is the dir's one writer).
     for path in (out_dir / CHECKPOINT, sidecar_of(out_dir / CHECKPOINT), out_dir / "model"):
         remove_stale_staging(path)
-    torch.set_num_threads(cfg.train.threads)
+    runtime = (runtime or Runtime.of(cfg)).use_threads()
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     require_premise_groups(cfg)
-    if needs_pretraining(cfg):
-        ensure_pretrained(cfg)  # the pre-train stage, before fine-tuning
+    prepare_backbone(cfg, runtime)  # the pre-train stage, before fine-tuning
     backbone, train_set, val_set, data_dir = prepare(cfg)
-    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set, probe_factory)
+    trainer = Trainer(cfg, out_dir, backbone, train_set, val_set, probe_factory, runtime)
     resumed = trainer.maybe_resume()
     state = trainer.run(interrupt_at=interrupt_at, logger=logger)
     n_params = sum(p.numel() for p in backbone.model.parameters())

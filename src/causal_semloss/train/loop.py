@@ -24,6 +24,19 @@ from tqdm import tqdm
 StepValues = dict[str, "torch.Tensor | float"]
 
 
+def adamw(params, settings, fused: bool = False) -> torch.optim.AdamW:
+    """The optimiser of every training stage: AdamW with `settings.lr`, `.weight_decay` and
+    `.betas` (`train`, `model.pretrain` or a build stage). `fused` (CUDA): one kernel per step;
+    otherwise torch picks its default implementation."""
+    return torch.optim.AdamW(
+        params,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        betas=tuple(settings.betas),
+        fused=fused or None,
+    )
+
+
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
     if warmup and step < warmup:
         return (step + 1) / warmup

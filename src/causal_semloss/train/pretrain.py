@@ -33,18 +33,17 @@ from causal_semloss.atomic import atomic_path
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import config_for_task
 from causal_semloss.data.splits import generate_split, split_rng
-from causal_semloss.devices import resolve_device
 from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.graphs import plain_shape
 from causal_semloss.model.backbone import answer_token_id, build_from_config
 from causal_semloss.model.batches import encode_records
-from causal_semloss.model.cache import needs_pretraining
 from causal_semloss.model.card import (
     resolve_backbone_dir,
     write_backbone,
 )
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.runtime import Runtime
 from causal_semloss.train.backbone_stages import answer_accuracy, run_stage
 from causal_semloss.train.corpus import (
     CHUNK,
@@ -55,7 +54,7 @@ from causal_semloss.train.corpus import (
     instruction_corpus,
     lm_corpus,
 )
-from causal_semloss.train.pretraining import ensure_pretrained
+from causal_semloss.train.pretraining import prepare_backbone
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +167,8 @@ def build_backbone(cfg: DictConfig) -> Path:
         raise ConfigError(f"model.build: model {cfg.model.name!r} has no build recipe")
     if build.corpus_only and not build.corpus_cache:
         raise ConfigError("model.build.corpus_only=true needs model.build.corpus_cache")
-    device = resolve_device(cfg.train.device)
-    bf16 = bool(cfg.train.bf16 and device.type == "cuda")
-    if device.type == "cpu":
-        torch.set_num_threads(cfg.train.threads)
+    runtime = Runtime.of(cfg).use_threads()
+    device, bf16 = runtime.device, runtime.bf16
     log.info("pretrain %s on %s (bf16=%s)", cfg.model.name, device, bf16)
     print(f"pretrain {cfg.model.name}: device {device}, bf16 {bf16}", flush=True)
     torch.manual_seed(build.seed)
@@ -266,10 +263,11 @@ def run_pretrain(cfg: DictConfig) -> Path:
     """A model with a build recipe gets a backbone dir with a card; a from-config model with
     `model.pretrain.steps` its cached language-model stage."""
     cfg = checked(cfg)
-    if cfg.model.build is None and needs_pretraining(cfg):
-        target = ensure_pretrained(cfg)
-        print(f"backbone: {target}")
-        return target
+    if cfg.model.build is None:
+        target = prepare_backbone(cfg)
+        if target is not None:
+            print(f"backbone: {target}")
+            return target
     return build_backbone(cfg)
 
 

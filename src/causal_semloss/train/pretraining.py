@@ -20,19 +20,31 @@ from omegaconf import DictConfig
 
 from causal_semloss.atomic import atomic_dir, remove_stale_staging, write_json
 from causal_semloss.data.build import build_data, read_split
-from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.model.backbone import build_from_config
 from causal_semloss.model.batches import collate, encode_records
-from causal_semloss.model.cache import backbone_identity, corpus_config, pretrained_dir
+from causal_semloss.model.cache import (
+    backbone_identity,
+    corpus_config,
+    needs_pretraining,
+    pretrained_dir,
+)
 from causal_semloss.model.card import CARD, read_card, write_card
-from causal_semloss.train.loop import LoopPlan, epoch_order, lr_factor, optimise
+from causal_semloss.runtime import Runtime
+from causal_semloss.train.loop import LoopPlan, adamw, epoch_order, lr_factor, optimise
 from causal_semloss.train.losses import cross_entropy
 
 log = logging.getLogger(__name__)
 
 
-def ensure_pretrained(cfg: DictConfig) -> Path:
+def prepare_backbone(cfg: DictConfig, runtime: Runtime | None = None) -> Path | None:
+    """The pre-train stage where the model has one (a from-config model with
+    `model.pretrain.steps`): its cached backbone dir, trained first if missing. None for a model
+    loaded as it is. Every entry point that loads `cfg.model` calls this first."""
+    return ensure_pretrained(cfg, runtime) if needs_pretraining(cfg) else None
+
+
+def ensure_pretrained(cfg: DictConfig, runtime: Runtime | None = None) -> Path:
     """The pre-train stage of a from-config model: the cached backbone dir for `cfg`, trained
     first if missing. Called explicitly by the train, run and evaluate entry points (and
     `python -m causal_semloss.train.pretrain model=tiny_gemma3`); loading never trains.
@@ -47,7 +59,7 @@ def ensure_pretrained(cfg: DictConfig) -> Path:
     with FileLock(target.with_name(f"{target.name}.lock")):
         remove_stale_staging(target)  # of writers killed mid-build: no live one holds the lock
         if not (target / CARD).exists():
-            _pretrain(cfg, target)
+            _pretrain(cfg, target, runtime or Runtime.of(cfg))
     return _verified(target)
 
 
@@ -59,14 +71,11 @@ def _verified(target: Path) -> Path:
     return target
 
 
-def _pretrain(cfg: DictConfig, target: Path) -> None:
+def _pretrain(cfg: DictConfig, target: Path, runtime: Runtime) -> None:
     """Train the backbone of `cfg` and rename it into `target` (the caller holds its lock)."""
     pc = cfg.model.pretrain
-    device = resolve_device(cfg.train.device)
-    if device.type == "cpu":
-        torch.set_num_threads(cfg.train.threads)  # part of the identity: see backbone_identity
-    bf16 = bool(cfg.train.bf16 and device.type == "cuda")
-    log.info("pre-training backbone %s on %s (bf16=%s)", target.name, device, bf16)
+    device = runtime.use_threads().device  # threads are part of the identity: backbone_identity
+    log.info("pre-training backbone %s on %s (bf16=%s)", target.name, device, runtime.bf16)
     torch.manual_seed(pc.seed)
     model, tokenizer = build_from_config(cfg)
     model.to(device)
@@ -75,9 +84,7 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
         data_dir, _, _ = build_data(corpus_config(cfg, task))
         records += read_split(data_dir, "train")
     corpus = encode_records(records, tokenizer, cfg.model.prompt)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=pc.lr, weight_decay=pc.weight_decay, betas=tuple(pc.betas)
-    )
+    optimizer = adamw(model.parameters(), pc)
     steps_per_epoch = max(1, len(corpus) // pc.batch_size)
     losses = []
 
@@ -94,7 +101,7 @@ def _pretrain(cfg: DictConfig, target: Path) -> None:
             tokenizer.pad_token_id,
             with_answer=False,
         )
-        with autocast(device, bf16):
+        with runtime.autocast():
             logits = model(
                 input_ids=batch["input_ids"].to(device, non_blocking=True),
                 attention_mask=batch["attention_mask"].to(device, non_blocking=True),

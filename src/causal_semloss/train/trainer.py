@@ -20,15 +20,15 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from causal_semloss.devices import autocast, resolve_device
 from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet, PaddedSet
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.run_logger import make_logger
+from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import load_checkpoint, save_checkpoint
 from causal_semloss.train.finetune_data import uses_premise_batches
-from causal_semloss.train.loop import FiniteWatch, LoopPlan, lr_factor, optimise
+from causal_semloss.train.loop import FiniteWatch, LoopPlan, adamw, lr_factor, optimise
 from causal_semloss.train.losses import GROUP_TERMS, compute_loss, logits_start
 from causal_semloss.train.sampling import BatchPlanner
 from causal_semloss.train.schedules import lambda_at, parse_schedule
@@ -68,14 +68,16 @@ class Trainer:
         train_set: EncodedSet,
         val_set: EncodedSet,
         probe_factory: ProbeFactory | None = None,
+        runtime: Runtime | None = None,
     ):
         self.cfg, self.out_dir, self.backbone = cfg, Path(out_dir), backbone
+        self.runtime = runtime or Runtime.of(cfg)
         self.train_set, self.val_set = train_set, val_set
         tc = cfg.train
-        self.device = resolve_device(tc.device)
+        self.device = self.runtime.device
         self.model = backbone.model.to(self.device)
         # The forward pass; compiled wraps the same parameters, so checkpoints are unchanged.
-        self.forward = torch.compile(self.model) if tc.compile else self.model
+        self.forward = torch.compile(self.model) if self.runtime.compile else self.model
         self.batches = PaddedSet.build(
             train_set, backbone.tokenizer.pad_token_id, with_answer=True
         ).to(self.device)
@@ -104,13 +106,7 @@ class Trainer:
         self.schedule = parse_schedule(cfg.loss.schedule)
         self.term_options = OmegaConf.to_container(cfg.loss.term_options)
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            params,
-            lr=tc.lr,
-            weight_decay=tc.weight_decay,
-            betas=tuple(tc.betas),
-            fused=self.device.type == "cuda",  # one kernel per step; the CPU path is unchanged
-        )
+        self.optimizer = adamw(params, tc, fused=self.device.type == "cuda")
         # Scores eval splits at fixed examples seen (evaluate/trajectory.py, handed in by the
         # pipeline: the train stage does not import evaluation).
         self.probe = (
@@ -164,7 +160,7 @@ class Trainer:
         for indices, width, answer_col, extras in self.planner.micro_batches(step):
             batch = self.batches.batch(indices, width, answer_col) | extras
             start = logits_start(answer_col, lc.scope)
-            with autocast(self.device, tc.bf16):
+            with self.runtime.autocast():
                 logits = self.forward(
                     input_ids=batch["input_ids"],
                     attention_mask=batch["attention_mask"],
@@ -202,7 +198,7 @@ class Trainer:
             yes_id=self.backbone.yes_id,
             no_id=self.backbone.no_id,
             batch_size=self.cfg.train.eval_batch_size,
-            bf16=self.cfg.train.bf16,
+            bf16=self.runtime.bf16,
             **scoring_options(self.cfg.eval, self.device),
         )
         predicted_yes = margins > 0
@@ -282,8 +278,8 @@ class Trainer:
         log.info(
             "training on %s (bf16=%s, compile=%s)",
             self.device,
-            tc.bf16 and self.device.type == "cuda",
-            tc.compile,
+            self.runtime.bf16,
+            self.runtime.compile,
         )
         self.model.train()
         handlers = {
