@@ -126,6 +126,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
             headline,
             {
                 "data": "data",
+                "backbone": "backbone",
                 "variant": "variant",
                 "task": "task",
                 "seeds_ok": "seeds",
@@ -167,6 +168,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                 sub,
                 {
                     "data": "data",
+                    "backbone": "backbone",
                     "variant": "variant",
                     "split": "split",
                     "n": "n",

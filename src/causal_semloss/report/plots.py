@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
 from causal_semloss.atomic import atomic_path  # noqa: E402
+from causal_semloss.report.settings import backbone  # noqa: E402
 from causal_semloss.report.sweep import Job  # noqa: E402
 from causal_semloss.schema import ALL_SPLITS  # noqa: E402
 from causal_semloss.tasks import PAPER_SPLIT_TASK  # noqa: E402
@@ -41,8 +42,15 @@ def _colours(labels: list[str]) -> dict[str, tuple]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
-def _label(data: str, variant: str, several_data: bool) -> str:
-    return f"{variant} [{data}]" if several_data else variant
+def _labels(frame: pd.DataFrame) -> list[str]:
+    """Each row's variant, with its data setting and backbone where the frame holds several."""
+    varying = [c for c in ("data", "backbone") if c in frame and frame[c].nunique() > 1]
+    return [
+        f"{row['variant']} [{', '.join(str(row[c]) for c in varying)}]"
+        if varying
+        else row["variant"]
+        for _, row in frame.iterrows()
+    ]
 
 
 def _ordered_splits(present) -> list[str]:
@@ -53,12 +61,8 @@ def _ordered_splits(present) -> list[str]:
 def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
     """Grouped bars: predicted %Yes per split, one bar per variant (a colour each), one panel per
     task; the true %Yes of each data setting drawn over its own bars (a line style each)."""
-    several = per_split["data"].nunique() > 1
-    df = per_split.sort_values(["data"], kind="stable").assign(
-        label=lambda d: [
-            _label(a, v, several) for a, v in zip(d["data"], d["variant"], strict=True)
-        ]
-    )
+    df = per_split.sort_values(["data"], kind="stable")
+    df = df.assign(label=_labels(df))
     labels = list(dict.fromkeys(df["label"]))
     colours = _colours(labels)
     tasks = sorted(df["task"].unique())
@@ -113,13 +117,14 @@ def _curves(jobs: list[Job]) -> pd.DataFrame:
         quantities = ["ce", *sorted(k for k in hist if k.startswith("sem/")), "lambda"]
         for q in quantities:
             rows += [
-                (r.get("data", ""), r["variant"], r["seed"], q, s, v)
+                (r.get("data", ""), backbone(job), r["variant"], r["seed"], q, s, v)
                 for s, v in zip(hist["step"], hist[q], strict=True)
             ]
         for v in job.train_metrics["validation"]:
             rows.append(
                 (
                     r.get("data", ""),
+                    backbone(job),
                     r["variant"],
                     r["seed"],
                     "val yes_rate",
@@ -127,7 +132,8 @@ def _curves(jobs: list[Job]) -> pd.DataFrame:
                     v["yes_rate"],
                 )
             )
-    return pd.DataFrame(rows, columns=["data", "variant", "seed", "quantity", "step", "value"])
+    columns = ["data", "backbone", "variant", "seed", "quantity", "step", "value"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
@@ -138,12 +144,11 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
         return None
     long = _curves(trained)
     agg = (
-        long.groupby(["data", "variant", "quantity", "step"], sort=False)["value"]
+        long.groupby(["data", "backbone", "variant", "quantity", "step"], sort=False)["value"]
         .agg(mean="mean", low="min", high="max", seeds="count")
         .reset_index()
     )
-    several = agg["data"].nunique() > 1
-    agg["label"] = [_label(a, v, several) for a, v in zip(agg["data"], agg["variant"], strict=True)]
+    agg["label"] = _labels(agg)
     colours = _colours(list(dict.fromkeys(agg.sort_values("data", kind="stable")["label"])))
     quantities = list(dict.fromkeys(long["quantity"]))
     cols = min(3, len(quantities))
@@ -192,14 +197,9 @@ def balanced_accuracy_heatmap(
 ) -> Path:
     """Balanced accuracy (%) per split: ours (variants × splits, mean over seeds), one panel per
     task, with the paper's released models re-scored as rows below ours on transitivity."""
-    several = per_split["data"].nunique() > 1
-    ours = per_split.assign(
-        source="ours",
-        row=[
-            _label(a, v, several)
-            for a, v in zip(per_split["data"], per_split["variant"], strict=True)
-        ],
-    )[["task", "source", "row", "split", "balanced_accuracy"]]
+    ours = per_split.assign(source="ours", row=_labels(per_split))[
+        ["task", "source", "row", "split", "balanced_accuracy"]
+    ]
     frames = [ours]
     if rescored is not None and len(rescored):
         paper = rescored.assign(

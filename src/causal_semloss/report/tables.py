@@ -10,6 +10,7 @@ import pandas as pd
 
 from causal_semloss.evaluate.metrics import collapse_rate
 from causal_semloss.report.paper_numbers import paper_numbers
+from causal_semloss.report.settings import backbone
 from causal_semloss.report.sweep import Job
 from causal_semloss.schema import TASKS
 from causal_semloss.tasks import PAPER_SPLIT_TASK
@@ -43,24 +44,29 @@ def _order(job: Job) -> tuple:
     return rank, recipe, TASKS.index(task) if task in TASKS else len(TASKS), task
 
 
-def _groups(jobs: list[Job]) -> dict[tuple[str, str], list[Job]]:
-    groups: dict[tuple[str, str], list[Job]] = {}
+def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:
+    """Jobs by (data setting, backbone, variant): seeds of one arm, never two backbones."""
+    groups: dict[tuple[str, str, str], list[Job]] = {}
     for job in jobs:
-        key = (job.result.get("data", "?"), job.result["variant"])
+        key = (job.result.get("data", "?"), backbone(job), job.result["variant"])
         groups.setdefault(key, []).append(job)
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], _order(kv[1][0]))))
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _order(kv[1][0]))))
 
 
 def headline_table(jobs: list[Job]) -> pd.DataFrame:
-    """One row per (data, variant): ID / OOD / adversarial accuracy over seeds, collapse rate."""
+    """One row per (data, backbone, variant): ID / OOD / adversarial accuracy over seeds,
+    collapse rate."""
     paper = paper_numbers()["headline"]
     rows = []
-    for (data, variant), group in _groups(jobs).items():
+    for (data, model, variant), group in _groups(jobs).items():
         ok = [j for j in group if j.ok]
         task = group[0].result["task"]
+        if ok and task not in ok[0].metrics["summary"]:  # untrained, scored on eval.tasks only
+            task = next(iter(ok[0].metrics["summary"]))
         summaries = [j.metrics["summary"][task] for j in ok if task in j.metrics["summary"]]
         row = {
             "data": data,
+            "backbone": model,
             "variant": variant,
             "task": task,
             "seeds_ok": len(ok),
@@ -91,7 +97,7 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
     CI = the bootstrap 95% CI of accuracy when one seed ran, the seed range otherwise."""
     paper = paper_numbers()["per_split_accuracy_on_transitivity"]
     rows = []
-    for (data, variant), group in _groups(jobs).items():
+    for (data, model, variant), group in _groups(jobs).items():
         ok = [j for j in group if j.ok]
         if not ok:
             continue
@@ -101,6 +107,7 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
             accs = [e["accuracy"] for e in entries]
             row = {
                 "data": data,
+                "backbone": model,
                 "variant": variant,
                 "task": task,
                 "split": split,

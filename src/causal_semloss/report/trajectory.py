@@ -26,11 +26,6 @@ QUANTITIES = {"yes_rate": "predicted %Yes", "balanced_accuracy": "balanced accur
 KEYS = ["backbone", "task", "role", "examples", "split"]
 
 
-def _role(job: Job) -> str:
-    variant, task = job.result["variant"], job.result["task"]
-    return variant.removeprefix(f"{task}_") if job.result.get("trained") else "zero_shot"
-
-
 def _row(job: Job, task: str, role: str, point: dict, examples: int, final: bool) -> dict:
     n = point["n"]
     return {
@@ -61,7 +56,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
             continue
         threshold = threshold_of(job)
         trained = bool(job.result.get("trained"))
-        role = _role(job)
+        role = job.recipe
         tasks = [job.result["task"]] if trained else list(job.metrics["summary"])
         for task in tasks:
             for split in ALL_SPLITS:
