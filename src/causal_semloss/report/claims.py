@@ -24,6 +24,7 @@ from causal_semloss.report.verdicts import (
     trivial_matches,
 )
 from causal_semloss.schema import TASKS
+from causal_semloss.tasks import PAPER_TASKS
 
 __all__ = [
     "Interval",
@@ -196,10 +197,7 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                 )
             ours = level(frame, task, "semantic", "adversarial", conf, bb)
             if ours.estimate is not None:
-                lo, hi = sorted(
-                    headline[f"{t}_semantic"]["adversarial"]
-                    for t in ("transitivity", "dseparation")
-                )
+                lo, hi = sorted(headline[f"{t}_semantic"]["adversarial"] for t in PAPER_TASKS)
                 diff = paired_difference(
                     frame, task, "semantic", "baseline", "adversarial", conf, bb
                 )

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -32,31 +29,10 @@ from causal_semloss.train.loop import FiniteWatch, LoopPlan, adamw, lr_factor, o
 from causal_semloss.train.losses import GROUP_TERMS, compute_loss, logits_start
 from causal_semloss.train.sampling import BatchPlanner
 from causal_semloss.train.schedules import lambda_at, parse_schedule
+from causal_semloss.train.train_state import ProbeFactory, TrainingInterrupted, TrainState
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
-# (backbone, examples a step, total steps) -> a probe: `probe(model, step)` gives rows to keep,
-# `probe.steps` the steps it wants (evaluate/trajectory.py builds one).
-ProbeFactory = Callable[[Backbone, int, int], Any]
-
-
-class TrainingInterrupted(Exception):
-    """SIGINT/SIGTERM arrived: a checkpoint was written; rerunning with the same dir resumes.
-    `signum` is the signal that stopped it (None when stopped by `interrupt_at`)."""
-
-    def __init__(self, message: str, signum: int | None = None):
-        super().__init__(message)
-        self.signum = signum
-
-
-@dataclass
-class TrainState:
-    step: int = 0
-    history: dict = field(
-        default_factory=lambda: {"step": [], "loss": [], "ce": [], "lambda": [], "lr": []}
-    )
-    validation: list = field(default_factory=list)
-    trajectory: list = field(default_factory=list)  # rows of the trajectory probe, if any
 
 
 class Trainer:
