@@ -57,7 +57,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
         threshold = threshold_of(job)
         trained = bool(job.result.get("trained"))
         role = job.recipe
-        tasks = [job.result["task"]] if trained else list(job.metrics["summary"])
+        tasks = [t for t in job.tasks if t in job.metrics["summary"]]
         for task in tasks:
             for split in ALL_SPLITS:
                 entry = job.metrics["splits"].get(f"{task}/{split}")
