@@ -24,6 +24,7 @@ from causal_semloss.schema import ALL_SPLITS  # noqa: E402
 
 QUANTITIES = {"yes_rate": "predicted %Yes", "balanced_accuracy": "balanced accuracy (%)"}
 KEYS = ["backbone", "task", "role", "examples", "split"]
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _row(job: Job, task: str, role: str, point: dict, examples: int, final: bool) -> dict:
@@ -120,6 +121,11 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
         splits = [s for s in ALL_SPLITS if s in set(sub["split"])]
         roles = [r for r in dict.fromkeys(sub["role"]) if r != "zero_shot"]
         colours = {role: PALETTE[i % len(PALETTE)] for i, role in enumerate(roles)}
+        # Recipes that coincide (identical predictions) stay visible: a style and width each.
+        styles = {
+            role: (LINE_STYLES[i % len(LINE_STYLES)], 3.2 - 2.4 * i / max(1, len(roles) - 1))
+            for i, role in enumerate(roles)
+        }
         fig, axes = plt.subplots(
             len(QUANTITIES),
             len(splits),
@@ -134,7 +140,16 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
                 for role in roles:
                     line = here[here["role"] == role].sort_values("examples")
                     x = line["examples"].to_numpy()
-                    ax.plot(x, line[quantity], marker=".", color=colours[role], label=role)
+                    style, width = styles[role]
+                    ax.plot(
+                        x,
+                        line[quantity],
+                        marker=".",
+                        linestyle=style,
+                        linewidth=width,
+                        color=colours[role],
+                        label=role,
+                    )
                     ax.fill_between(
                         x,
                         line[f"{quantity}_min"],
@@ -155,6 +170,7 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
                 if paper_exposure:
                     ax.axvline(paper_exposure, color="black", linestyle="--", linewidth=0.8)
                 ax.set_xscale("symlog", linthresh=1000)
+                ax.set_xticks([0, 1e3, 1e4, 1e5])
                 ax.set_ylim(-3, 103)
                 if row == 0:
                     ax.set_title(split, fontsize=9)
