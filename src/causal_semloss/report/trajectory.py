@@ -58,7 +58,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
         threshold = threshold_of(job)
         trained = bool(job.result.get("trained"))
         role = job.recipe
-        tasks = [t for t in job.tasks if t in job.metrics["summary"]]
+        tasks = job.tasks
         for task in tasks:
             for split in ALL_SPLITS:
                 entry = job.metrics["splits"].get(f"{task}/{split}")
