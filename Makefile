@@ -63,7 +63,7 @@ reproduce: $(STAMP)
 # 2-core CPU expect hours (not measured). The card.json of each records what it scored.
 BACKBONES := src/causal_semloss/resources/backbones
 backbone: $(STAMP)
-	$(PY) -m causal_semloss.train.pretrain model=tiny_gemma3_it logger=none train.bf16=true \
+	$(PY) -m causal_semloss.train.pretrain model=tiny_gemma3_it logger=none runtime.bf16=true \
 	  model.build.out_dir=$(BACKBONES)/tiny_gemma3_it model.build.lm_out_dir=$(BACKBONES)/tiny_gemma3_lm
 
 bench: $(STAMP)

@@ -55,7 +55,7 @@ def _cfg(root: str, args, scope: str):
                     f"loss.scope={scope}",
                     "logger=none",
                     f"paths.data_root={root}/data",
-                    f"train.threads={args.threads}",
+                    f"runtime.threads={args.threads}",
                     f"train.batch_size={BATCH}",
                     "train.lr=2e-5",
                     "train.val_size=8",

@@ -17,11 +17,11 @@ S=$OUT/summary.txt
 { nvidia-smi -L 2>/dev/null; $PY -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"; } >"$S" 2>&1
 
 if [ "${TINY:-0}" = 1 ]; then
-  DEV="train.device=cpu train.bf16=false"
+  DEV="runtime.device=cpu runtime.bf16=false"
   SIZE="model.build.graphs=3000 model.build.val_graphs=200 model.build.stages.lm.steps=10 model.build.stages.instruct.steps=20 model.build.stages.lm.batch_size=32 model.build.stages.instruct.batch_size=32 model.build.stages.lm.eval_steps=10 model.build.stages.instruct.eval_steps=10 model.build.zero_shot_n=100 model.build.card_check.n=50 model.build.workers=2"
   BENCH="--device cpu --steps 5"
 else
-  DEV="train.device=cuda train.bf16=true"
+  DEV="runtime=cuda"
   SIZE="model.build.stages.lm.batch_size=512 model.build.stages.instruct.batch_size=512 model.build.stages.instruct.steps=200000 model.build.stages.lm.time_budget_s=45"
   BENCH="--device cuda --batch-size 128 --steps 300"
 fi

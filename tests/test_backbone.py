@@ -32,7 +32,7 @@ TINY_BUILD = [
     "model.build.stages.lm.batch_size=8",
     "model.build.stages.instruct.steps=3",
     "model.build.stages.instruct.batch_size=8",
-    "train.device=cpu",
+    "runtime.device=cpu",
 ]
 
 
@@ -53,7 +53,7 @@ def test_shipped_backbone_loads_through_its_model_config(name):
 
 
 def test_shipped_it_backbone_scores_what_its_card_says():
-    cfg = compose_cfg(["model=tiny_gemma3_it", "train.device=cpu"])
+    cfg = compose_cfg(["model=tiny_gemma3_it", "runtime.device=cpu"])
     card = read_card(resolve_backbone_dir(cfg.model.backbone_dir))
     backbone = load_backbone(cfg)
     check = card["card_check"]

@@ -41,7 +41,7 @@ def test_paper_gemma_cpu_cuts_only_what_it_says():
     semantic = ["task=dseparation", "recipe=semantic"]
     gpu = compose_cfg(["experiment=paper_gemma", *semantic])
     cpu = compose_cfg(["experiment=paper_gemma_cpu", *semantic])
-    assert cpu.train.device == "cpu" and cpu.loss.scope == "answer"
+    assert cpu.runtime.device == "cpu" and cpu.loss.scope == "answer"
     assert cpu.train.max_steps * cpu.train.batch_size < 0.01 * 150_000
     for key in ("lr", "weight_decay", "batch_size", "grad_clip", "lr_schedule", "betas"):
         assert cpu.train[key] == gpu.train[key], key

@@ -86,7 +86,7 @@ def test_resume_refuses_another_config_and_restores_every_rng(tmp_path):
     random.seed(99)
     np.random.seed(99)
     # bookkeeping settings may differ; the RNG streams come back from the checkpoint
-    trainer_cfg = _cfg(tmp_path, "train.log_steps=1", "train.threads=1")
+    trainer_cfg = _cfg(tmp_path, "train.log_steps=1", "runtime.threads=1")
     from causal_semloss.train.finetune_data import prepare
     from causal_semloss.train.trainer import Trainer
 
@@ -296,7 +296,7 @@ def test_evaluation_does_not_fall_back_to_cpu(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA")
-    cfg = _cfg(tmp_path, "train.device=cuda")
+    cfg = _cfg(tmp_path, "runtime.device=cuda")
     with pytest.raises(ConfigError, match="no CUDA"):
         evaluate(cfg, _loaded(_cfg(tmp_path)), tmp_path / "eval")
 

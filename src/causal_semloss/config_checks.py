@@ -139,7 +139,6 @@ def validate_training(cfg: DictConfig) -> None:
         "epochs",
         "batch_size",
         "grad_accum",
-        "threads",
         "val_size",
         "eval_steps",
         "log_steps",
@@ -160,7 +159,6 @@ def validate_training(cfg: DictConfig) -> None:
         "train.sampler",
         f"expected auto, rows or groups, got {train.sampler!r}",
     )
-    _require(train.device in ("auto", "cpu", "cuda"), "train.device", "expected auto, cpu or cuda")
     lo, hi = train.collapse_band
     _require(0 <= lo < hi <= 1, "train.collapse_band", "expected [low, high] within [0, 1]")
     points = list(train.trajectory.examples)

@@ -17,7 +17,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available")
+        raise ConfigError("runtime.device=cuda but no CUDA device is available")
     return torch.device(name)
 
 
@@ -31,7 +31,7 @@ class Runtime:
     @classmethod
     def of(cls, cfg: DictConfig) -> Runtime:
         """The runtime `cfg` asks for, resolved on this machine (no side effects)."""
-        rc = cfg.train
+        rc = cfg.runtime
         device = resolve_device(rc.device)
         return cls(device, bool(rc.bf16 and device.type == "cuda"), int(rc.threads), rc.compile)
 

@@ -169,17 +169,23 @@ class TrainConfig:
     warmup_steps: int = MISSING
     lr_schedule: str = MISSING
     grad_clip: float = MISSING
-    threads: int = MISSING
     val_size: int = MISSING
     eval_steps: int = MISSING
     collapse_band: list[float] = MISSING
     log_steps: int = MISSING
     checkpoint_steps: int = MISSING
     eval_batch_size: int = MISSING
+    trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
+
+
+@dataclass
+class RuntimeConfig:
+    """Where and how the stages run (conf/runtime/; resolved by runtime.Runtime.of)."""
+
     device: str = MISSING
     bf16: bool = MISSING
+    threads: int = MISSING
     compile: bool = MISSING
-    trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
 
 
 @dataclass
@@ -255,6 +261,7 @@ class RootConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     tasks: dict[str, TaskConfig] = MISSING  # every task's config, by name

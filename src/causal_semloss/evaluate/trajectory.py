@@ -49,7 +49,7 @@ class TrajectoryProbe:
                 yes_id=self.backbone.yes_id,
                 no_id=self.backbone.no_id,
                 batch_size=self.cfg.eval.batch_size,
-                bf16=self.cfg.train.bf16,
+                bf16=self.cfg.runtime.bf16,
                 **scoring_options(self.cfg.eval, device),
             )
             metrics = binary_metrics((margins > 0).tolist(), encoded.oracle.tolist())

@@ -33,7 +33,11 @@ def run_config_hash(cfg: DictConfig) -> str:
     """Hash of everything that shapes a training run (seed, task, data, model, loss, train) but
     bookkeeping such as thread count or logging cadence."""
     plain = OmegaConf.to_container(cfg, resolve=True)
-    train = {k: v for k, v in plain["train"].items() if k not in _RESUMABLE_ACROSS}
+    # Device, precision and compile shape a run too. They were `train` keys before conf/runtime/
+    # and are hashed as such, so a run's hash (and its checkpoints) outlive the move.
+    shaping_runtime = {k: plain["runtime"][k] for k in ("device", "bf16", "compile")}
+    train = {**plain["train"], **shaping_runtime}
+    train = {k: v for k, v in train.items() if k not in _RESUMABLE_ACROSS}
     shaping = {k: plain[k] for k in ("seed", "task", "data", "model", "loss")} | {"train": train}
     return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()
 

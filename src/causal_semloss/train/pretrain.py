@@ -8,7 +8,7 @@ zero-shot balanced accuracy per task on the suite's own prompt. `model.build` ho
 `model.build.out_dir` says where the dir goes; `model.build.lm_out_dir`, when set, also keeps
 the language-model stage alone (the "pretrained, not instruction-tuned" analogue).
 
-Everything runs on `train.device` (bf16 autocast on CUDA with `train.bf16`); batches are
+Everything runs on `runtime.device` (bf16 autocast on CUDA with `runtime.bf16`); batches are
 slices of token tensors already on the device, and losses are read back only at log steps.
 """
 
