@@ -13,3 +13,6 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 # A job dir holds this once its job ended (status ok or failed): the pipeline writes it, the
 # report reads it.
 RESULT = "result.json"
+# A fine-tuned job's training record (history, validation, trajectory): the trainer writes it,
+# the pipeline and the report read it.
+TRAIN_METRICS = "train_metrics.json"

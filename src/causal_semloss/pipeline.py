@@ -29,7 +29,7 @@ from causal_semloss.errors import UserError
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.evaluate.trajectory import probe_factory
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.paths import RESULT
+from causal_semloss.paths import RESULT, TRAIN_METRICS
 from causal_semloss.run_logger import eval_summary, make_logger
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import run_config_hash, trained_under
@@ -39,7 +39,6 @@ from causal_semloss.train.trainer import TrainingInterrupted
 
 log = logging.getLogger(__name__)
 CONFIG = "config.json"
-TRAIN_METRICS = "train_metrics.json"
 
 
 def variant_name(cfg: DictConfig) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from causal_semloss.errors import UserError
-from causal_semloss.paths import RESULT
+from causal_semloss.paths import RESULT, TRAIN_METRICS
 
 
 @dataclass
@@ -67,7 +67,7 @@ def load_sweep(sweep_dir: str | Path) -> list[Job]:
                 path=job_dir,
                 result=_read(result_path),
                 metrics=_read(job_dir / "metrics.json"),
-                train_metrics=_read(job_dir / "train_metrics.json"),
+                train_metrics=_read(job_dir / TRAIN_METRICS),
                 config=_read(job_dir / "config.json") or {},
             )
         )

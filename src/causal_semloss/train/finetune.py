@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from causal_semloss.atomic import remove_stale_staging, write_json
+from causal_semloss.paths import TRAIN_METRICS
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import (
     refuse_another_config,
@@ -69,10 +70,10 @@ def train(
         "trajectory": state.trajectory,
     }
     save_model_dir(backbone, out_dir / "model", cfg)
-    write_json(out_dir / "train_metrics.json", metrics)
+    write_json(out_dir / TRAIN_METRICS, metrics)
     remove_checkpoint(out_dir / CHECKPOINT)
     return metrics
 
 
 def load_metrics(out_dir: str | Path) -> dict:
-    return json.loads((Path(out_dir) / "train_metrics.json").read_text())
+    return json.loads((Path(out_dir) / TRAIN_METRICS).read_text())
