@@ -151,7 +151,7 @@ def test_every_panel_key_is_logged_by_every_job(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = [j for j in load_sweep(sweep) if j.ok]
     plan = dashboard_plan(jobs)
-    assert len(jobs) == 5
+    assert len(jobs) == 6  # the smoke sweep: 3 recipes x 2 tasks
     for job in jobs:
         (path,) = run_files(job.path)
         run = read_run(path)
