@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -39,7 +40,7 @@ def chain_edges(rng: random.Random, lo: int = 3, hi: int = 6) -> list[tuple[int,
     return [(i, i + 1) for i in range(rng.randint(lo, hi) - 1)]
 
 
-class Task:
+class Task(ABC):
     """One question type. Subclasses set the class attributes and override what differs;
     the defaults are those of a question about two nodes with no conditioning set."""
 
@@ -50,9 +51,9 @@ class Task:
     adversarial_kinds: ClassVar[tuple[tuple[str, PairBuilder], ...]]
 
     # --- oracle -------------------------------------------------------------------------
+    @abstractmethod
     def answer(self, graph: nx.DiGraph, x: str, y: str, given: Sequence[str] = ()) -> bool:
         """The exact Yes (True) / No (False) for one question on one premise graph."""
-        raise NotImplementedError
 
     # --- grammar ------------------------------------------------------------------------
     def parse_question(self, text: str) -> tuple[str, str, list[str]] | None:
@@ -90,10 +91,10 @@ class Task:
         return self.random_query(rng, graph, max_given)
 
     # --- constraints and companions -----------------------------------------------------
+    @abstractmethod
     def clauses(self, atoms: Sequence[Atom], edges: Sequence[Sequence[str]]) -> list[Clause]:
         """CNF over the atoms (questions) of one premise that the true answers always satisfy
         (`constraints` says how a clause is written)."""
-        raise NotImplementedError
 
     def companion_candidates(
         self,
@@ -108,7 +109,7 @@ class Task:
         yield from ((y, x, given) for x, y, given in labeled)
 
     # --- trivial baseline ---------------------------------------------------------------
+    @abstractmethod
     def direct_link(self, query: Sequence[str] | None, edges: set[tuple[str, str]]) -> bool:
         """The surface heuristic's answer from the premise's sentences alone; `query` is None
         when the row's question did not parse (the heuristic then reads no sentence)."""
-        raise NotImplementedError
