@@ -1,8 +1,8 @@
 """Experiment logging: W&B (offline by default — no network, no key) or nothing.
 
 One W&B run per job: the resolved config, per-step loss terms and λ, validation metrics;
-group = the sweep name, job_type = the variant, tags from config. `logger=none` runs W&B in its
-disabled mode rather than a stand-in class of ours.
+group = the sweep name, job_type = the variant, tags from config. `logger=none` logs nothing and
+needs no W&B installed (a lent GPU machine has none).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class WandbLogger:
         group: str | None,
         tags: list[str],
     ):
+        self._wandb = self.run = None
+        if name == "none":
+            return
         import wandb
 
         os.environ.setdefault("WANDB_SILENT", "true")
@@ -45,20 +48,26 @@ class WandbLogger:
             job_type=job_type,
             name=run_name,
             tags=list(tags),
-            mode="disabled" if name == "none" else mode,
+            mode=mode,
             dir=str(out_dir),
             config=run_config,
             reinit="create_new",
         )
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
+        if self.run is None:
+            return
         self.run.log(metrics, step=step)
 
     def summary(self, metrics: dict[str, Any]) -> None:
+        if self.run is None:
+            return
         for key, value in metrics.items():
             self.run.summary[key] = value
 
     def log_artifacts(self, tables: dict[str, Any], images: dict[str, str]) -> None:
+        if self.run is None:
+            return
         payload = {
             name: self._wandb.Table(dataframe=df, allow_mixed_types=True)
             for name, df in tables.items()
@@ -67,7 +76,8 @@ class WandbLogger:
         self.run.log(payload)
 
     def finish(self) -> None:
-        self.run.finish()
+        if self.run is not None:
+            self.run.finish()
 
 
 # What each job's W&B summary holds per built-in split (`eval_summary`): the dashboard's panels
@@ -122,8 +132,8 @@ def default_group(out_dir: Path) -> str:
 
 
 def make_logger(cfg: DictConfig, out_dir: Path, name: str, job_type: str, config: dict):
-    """The logger `cfg.logger` names (`_target_`). `logger=none` is W&B's own disabled mode:
-    every call is a no-op, nothing is written."""
+    """The logger `cfg.logger` names (`_target_`). `logger=none`: every call is a no-op, nothing
+    is written, W&B is never imported."""
     return instantiate(
         cfg.logger,
         out_dir=Path(out_dir),
