@@ -86,3 +86,23 @@ def test_lora_only_on_the_real_gemma():
         assert (cfg.model.lora is not None) == (model == "gemma3_270m")
         steps = math.ceil((cfg.data.n_train - cfg.train.val_size) / cfg.train.batch_size)
         assert cfg.train.epochs * steps > 18_000
+
+
+def test_claims_full_is_claims_trajectory_at_the_papers_exposure_on_both_tasks():
+    """The GPU-sized study (scripts/gpu_claims.sh): the CPU study's backbone and recipe, trained
+    to 150k examples, each run scored on the task it trained on."""
+    sweep = OmegaConf.load(CONFIG_DIR / "experiment" / "claims_full.yaml").hydra.sweeper.params
+    assert {t.strip() for t in sweep.task.split(",")} == {"transitivity", "dseparation"}
+    assert len(str(sweep.seed).split(",")) >= 5
+    for task in ("transitivity", "dseparation"):
+        cpu = compose_cfg(["experiment=claims_trajectory", "recipe=semantic", f"task={task}"])
+        cfg = compose_cfg(["experiment=claims_full", "recipe=semantic", f"task={task}"])
+        assert cfg.model.name == cpu.model.name == "tiny_gemma3_lm"
+        assert (cfg.train.lr, cfg.train.batch_size) == (cpu.train.lr, cpu.train.batch_size)
+        assert cfg.train.epochs * cfg.data.n_train == PAPER_EXPOSURE
+        assert list(cfg.eval.tasks) == [task]
+        assert config_hash(eval_data_config(cfg, task)) == config_hash(
+            eval_data_config(
+                compose_cfg(["experiment=claims_full", "recipe=cebug", f"task={task}"]), task
+            )
+        )
