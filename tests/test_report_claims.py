@@ -174,12 +174,14 @@ def test_prevention_is_not_testable_where_the_baseline_never_collapsed():
     assert not statistics.str.contains("ID balanced accuracy").any()
 
 
-def test_prevention_is_judged_on_collapse_rate_and_yes_rate_shift():
+def test_prevention_is_judged_on_collapse_rate_and_yes_rate_error():
     table = _table(_sweep(baseline_yes=0.99, semantic_yes=0.5))
     row = table.loc[(CLAIM2, "transitivity", IT)]
     assert "semantic 0/3 vs baseline 3/3" in row.statistic
-    # shift from the untrained backbone (50% Yes): semantic |noise|, baseline 49 points
-    expected = np.mean([100 * abs(n) - 49 for n in NOISE[:3]])
+    # error against each split's true %Yes, semantic − baseline, paired by seed
+    truth = np.array([100 * t for s, t in TRUTH.items() if s != "adversarial"])
+    sem = [np.abs(100 * (0.5 + n) - truth).mean() for n in NOISE[:3]]
+    expected = np.mean(sem) - np.abs(99 - truth).mean()
     assert row.estimate == pytest.approx(expected)
     assert row.verdict == "confirmed"
     both_collapse = _table(_sweep(baseline_yes=0.99, semantic_yes=0.985))

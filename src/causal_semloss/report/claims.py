@@ -90,23 +90,21 @@ def collapse_rate(frame, role, confidence, task=None, backbone=None):
     return k, n, Interval(100 * k / n, 100 * ci.low, 100 * ci.high, n)
 
 
-def yes_rate_shift(frame: pd.DataFrame, task: str, role: str, backbone: str) -> pd.Series:
-    """Per seed: mean over the collapse splits of |predicted %Yes − the untrained backbone's|
-    (same task, backbone and data; the same seed where it ran, else the mean over seeds)."""
-    columns = [f"yes_{s}" for s in COLLAPSE_SPLITS if f"yes_{s}" in frame]
-    runs = _rows(frame, task, role, backbone)
-    untrained = _rows(frame, task, "zero_shot", backbone)
-    shifts = {}
-    for _, run in runs.iterrows():
-        same_data = untrained[untrained.data == run.data]
-        if same_data.empty:
-            continue
-        ref = same_data[same_data.seed == run.seed]
-        ref = (ref if len(ref) else same_data)[columns].astype(float).mean()
-        gaps = (run[columns].astype(float) - ref).abs().dropna()
+def yes_rate_error(frame: pd.DataFrame, task: str, role: str, backbone: str) -> pd.Series:
+    """Per seed: mean over the collapse splits of |predicted %Yes − the split's true %Yes|. A
+    run collapsed onto one answer scores far from 0; one that tracks the right answers, near it.
+    (Measured against the truth, not the untrained backbone: a backbone can be collapsed before
+    training, as tiny_gemma3_lm is, and then escaping collapse moves a run away from it.)"""
+    splits = [s for s in COLLAPSE_SPLITS if f"yes_{s}" in frame and f"true_yes_{s}" in frame]
+    errors = {}
+    for _, run in _rows(frame, task, role, backbone).iterrows():
+        gaps = pd.Series(
+            [abs(float(run[f"yes_{s}"]) - float(run[f"true_yes_{s}"])) for s in splits],
+            dtype=float,
+        ).dropna()
         if len(gaps):
-            shifts[run.seed] = float(gaps.mean())
-    return pd.Series(shifts, dtype=float)
+            errors[run.seed] = float(gaps.mean())
+    return pd.Series(errors, dtype=float)
 
 
 def _trivial(frame, task, role, backbone, key, estimate, margin) -> str:
@@ -163,9 +161,9 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
         if has["baseline"] and has["semantic"]:
             k_s, n_s, _ = collapse_rate(frame, "semantic", conf, task, bb)
             k_b, n_b, _ = collapse_rate(frame, "baseline", conf, task, bb)
-            shift = _paired(
-                yes_rate_shift(frame, task, "semantic", bb),
-                yes_rate_shift(frame, task, "baseline", bb),
+            error = _paired(
+                yes_rate_error(frame, task, "semantic", bb),
+                yes_rate_error(frame, task, "baseline", bb),
                 conf,
             )
             p = stats.fisher_exact([[k_s, n_s - k_s], [k_b, n_b - k_b]], alternative="less")
@@ -174,11 +172,11 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                 task,
                 bb,
                 f"collapse rate, semantic {k_s}/{n_s} vs baseline {k_b}/{n_b} (Fisher one-sided "
-                f"p = {p.pvalue:.2f}); value: yes-rate shift from the untrained backbone, "
+                f"p = {p.pvalue:.2f}); value: yes-rate error (|predicted − true %Yes|), "
                 "semantic − baseline (points)",
-                shift,
+                error,
                 "0/2 vs 2/2",
-                prevention_verdict((k_s, n_s), (k_b, n_b), shift, margin),
+                prevention_verdict((k_s, n_s), (k_b, n_b), error, margin),
             )
         if has["semantic"]:
             ours = level(frame, task, "semantic", "ood", conf, bb)

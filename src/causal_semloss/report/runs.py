@@ -45,6 +45,7 @@ def _collapse_columns(splits: dict, task: str, threshold: float) -> dict:
         counted += 1
         collapsed += flag
         true_rate = entry["true_yes"] / entry["n"]
+        row[f"true_yes_{split}"] = _pct(true_rate)
         one_sided = is_collapsed(true_rate, threshold) and split != "test"
         informative += flag and (not one_sided or (yes_rate > 0.5) != (true_rate > 0.5))
         if split == "test":

@@ -13,8 +13,8 @@ A verdict says only what the data shows:
 - "collapses": **confirmed** when the collapse rate's exact CI lies above `collapse_majority`,
   **refuted** when below, **inconclusive** otherwise;
 - "prevents collapse": **not testable** where the baseline never collapsed; otherwise
-  **confirmed** when the semantic runs collapse less often and their yes-rate shift from the
-  untrained backbone is smaller (paired CI below 0), **refuted** when they collapse at least as
+  **confirmed** when the semantic runs collapse less often and their yes-rate error (predicted
+  against true %Yes) is smaller (paired CI below 0), **refuted** when they collapse at least as
   often and the CI excludes a reduction of δ or more, **inconclusive** otherwise;
 - any level within δ of a trivial baseline on the same splits is flagged **trivial**.
 """
@@ -84,19 +84,19 @@ def rate_verdict(rate: Interval, majority: float) -> str:
 
 
 def prevention_verdict(
-    semantic: tuple[int, int], baseline: tuple[int, int], shift_diff: Interval, margin: float
+    semantic: tuple[int, int], baseline: tuple[int, int], error_diff: Interval, margin: float
 ) -> str:
     """ "Semantic loss prevents collapse": (collapsed, runs) of each arm and the paired
-    difference semantic − baseline of the yes-rate shift from the untrained backbone (points)."""
+    difference semantic − baseline of the yes-rate error, |predicted − true %Yes| (points)."""
     (k_s, n_s), (k_b, n_b) = semantic, baseline
     if n_b == 0 or k_b == 0:
         return NOT_TESTABLE
-    if n_s == 0 or not shift_diff.has_ci:
+    if n_s == 0 or not error_diff.has_ci:
         return NO_VERDICT
     fewer = k_s / n_s < k_b / n_b
-    if fewer and shift_diff.high < 0:
+    if fewer and error_diff.high < 0:
         return "confirmed"
-    if not fewer and shift_diff.low > -margin:
+    if not fewer and error_diff.low > -margin:
         return "refuted"
     return "inconclusive"
 
@@ -132,9 +132,9 @@ def rules_text(claims_cfg, collapse_threshold: str) -> list[str]:
         "- Claim 1 (a rate): **confirmed** when the exact binomial CI of the collapse rate lies "
         f"above {majority}, **refuted** when below, **inconclusive** otherwise.",
         "- Claim 2: **not testable** where the baseline never collapsed (nothing to prevent). "
-        "Otherwise the statistics are the collapse rates and the yes-rate shift (mean over "
-        "splits of |predicted %Yes − the untrained backbone's|), semantic − baseline paired by "
-        "seed: **confirmed** when semantic collapses less often and the shift's CI lies below 0; "
+        "Otherwise the statistics are the collapse rates and the yes-rate error (mean over "
+        "splits of |predicted %Yes − the split's true %Yes|), semantic − baseline paired by "
+        "seed: **confirmed** when semantic collapses less often and the error's CI lies below 0; "
         f"**refuted** when it collapses as often or more and the CI excludes a reduction of {delta} "
         "points; **inconclusive** otherwise.",
         f"- Claims 3 and 4 (levels): **confirmed** only when the whole CI lies within the paper's "
