@@ -23,23 +23,23 @@ def _sweep(experiment: str) -> list[tuple[str, str]]:
 
 
 # claims_gpu: its own test. The whole claims sweep composes 18 configs (~30 s here): slow; the
-# recipes that train on other data than the baseline are checked in `make test`.
+# recipes that train on other data than the baseline are checked on one task in `make test`.
 DATA_CHANGING = ("baseline", "baseline_balanced", "semantic_balanced", "constraints")
 
 
 @pytest.mark.parametrize(
-    ("experiment", "only"),
+    ("experiment", "only", "task_only"),
     [
-        ("claims", DATA_CHANGING),
-        ("claims_trajectory", None),
-        pytest.param("claims", None, marks=pytest.mark.slow),
+        ("claims", DATA_CHANGING, "dseparation"),
+        ("claims_trajectory", None, None),
+        pytest.param("claims", None, None, marks=pytest.mark.slow),
     ],
 )
-def test_every_arm_of_a_task_evaluates_on_one_data_dir(experiment, only):
+def test_every_arm_of_a_task_evaluates_on_one_data_dir(experiment, only, task_only):
     found: dict[str, set] = {}
     train_dirs: dict[str, set] = {}
     for recipe, task in _sweep(experiment):
-        if only is not None and recipe not in only:
+        if (only is not None and recipe not in only) or task_only not in (None, task):
             continue
         cfg = compose_cfg(
             [f"experiment={experiment}", f"recipe={recipe}", f"task={task}", "seed=1"]

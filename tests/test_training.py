@@ -174,14 +174,14 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
         (["loss=constraints"], "needs premise groups with companion questions"),
     ],
 )
-def test_bad_training_input_fails_before_training(tmp_path, overrides, message):
+def test_bad_training_input_fails_before_training(data_root, tmp_path, overrides, message):
     result = run_cli(
         "causal_semloss.train",
         *TINY_DATA,
         *TINY_MODEL,
         *TINY_TRAIN,
         *overrides,
-        f"paths.data_root={tmp_path / 'data'}",
+        f"paths.data_root={data_root}",  # shared: the cases differ in training, not in data
         f"hydra.run.dir={tmp_path / 'run'}",
     )
     assert result.returncode == 2, result.stderr[-2000:]
