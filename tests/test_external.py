@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -144,3 +147,26 @@ def test_check_cli_json(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'bad.jsonl'}:1: malformed JSON (Expecting property name enclosed in double quotes)"
     ]
+
+
+# Fails a fresh interpreter if importing the module opens any file of the package but code.
+NO_IO_ON_IMPORT = """
+import sys
+from pathlib import Path
+import causal_semloss
+package = Path(causal_semloss.__file__).parent
+def watch(event, args):
+    if event == "open" and isinstance(args[0], str) and Path(args[0]).suffix not in (".py", ".pyc"):
+        if Path(args[0]).resolve().is_relative_to(package):
+            raise SystemExit(f"read at import: {args[0]}")
+sys.addaudithook(watch)
+import causal_semloss.data.external
+"""
+
+
+def test_importing_the_module_reads_no_file():
+    """The default max_nodes comes from conf/ on first use (`default_max_nodes`), not at import."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_IO_ON_IMPORT], env=os.environ, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -195,7 +195,7 @@ def _cached_cfg(tmp_path):
 
 
 def test_a_flipped_byte_in_a_cached_backbone_is_refused(cached_backbone):
-    from causal_semloss.train.pretraining import ensure_pretrained
+    from causal_semloss.train.cached_lm_stage import ensure_pretrained
 
     cfg, path = cached_backbone
     assert ensure_pretrained(cfg) == path  # intact: reused
@@ -206,7 +206,7 @@ def test_a_flipped_byte_in_a_cached_backbone_is_refused(cached_backbone):
 
 
 def test_a_truncated_cached_backbone_is_refused(cached_backbone):
-    from causal_semloss.train.pretraining import ensure_pretrained
+    from causal_semloss.train.cached_lm_stage import ensure_pretrained
 
     cfg, path = cached_backbone
     weights = path / "model.safetensors"
@@ -219,7 +219,7 @@ def test_a_truncated_cached_backbone_is_refused(cached_backbone):
 def test_the_pretrain_stage_writes_a_card_and_rebuilds_an_entry_without_one(tmp_path):
     """An entry cached before backbones had cards cannot be checked: built again, the same."""
     from causal_semloss.model.card import CARD, read_card
-    from causal_semloss.train.pretraining import ensure_pretrained
+    from causal_semloss.train.cached_lm_stage import ensure_pretrained
 
     cfg = _cached_cfg(tmp_path)
     path = ensure_pretrained(cfg)

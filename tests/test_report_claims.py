@@ -4,6 +4,7 @@ synthetic sweeps whose answer is known."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from causal_semloss.report.claims import (
     runs_frame,
 )
 from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.sweep import Job
 from causal_semloss.report.trivial import headline_flags, per_split_flags
 from causal_semloss.report.verdicts import (
@@ -275,3 +277,22 @@ def test_ablation_sentences_are_per_task_and_backbone():
 def test_no_section_without_a_trained_baseline():
     jobs = [_job("base", "transitivity", 0)]
     assert claims_markdown(runs_frame(jobs), RULES, jobs) == []
+
+
+def test_no_headline_number_of_the_paper_is_written_in_the_code():
+    """paper_numbers.json is the one place the paper's numbers are written (issue #17)."""
+    numbers = {
+        repr(float(value))
+        for model in paper_numbers()["headline"].values()
+        for key in ("standard", "adversarial")
+        if (value := model[key]) is not None
+    }
+    number = re.compile(rf"(?<![\d.])({'|'.join(map(re.escape, sorted(numbers)))})(?![\d])")
+    package = Path(__file__).resolve().parent.parent / "src" / "causal_semloss"
+    found = [
+        f"{path.relative_to(package)}:{line_no}: {line.strip()}"
+        for path in sorted(package.rglob("*.py"))
+        for line_no, line in enumerate(path.read_text().splitlines(), 1)
+        if number.search(line)
+    ]
+    assert not found, found

@@ -11,8 +11,8 @@ from safetensors.torch import load_file
 from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import load_backbone
 from causal_semloss.model.cache import pretrained_dir
+from causal_semloss.train.cached_lm_stage import ensure_pretrained, prepare_backbone
 from causal_semloss.train.finetune import train
-from causal_semloss.train.pretraining import ensure_pretrained, prepare_backbone
 from causal_semloss.train.trainer import TrainingInterrupted
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
 
@@ -204,7 +204,7 @@ def test_missing_model_is_a_config_error(tmp_path):
 
 
 @pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
-def test_backbone_pretraining_is_cached_and_deterministic(tmp_path):
+def test_backbone_lm_stage_is_cached_and_deterministic(tmp_path):
     import shutil
 
     cfg = _cfg(tmp_path, "model.pretrain.steps=6")

@@ -32,9 +32,9 @@ from causal_semloss.model.backbone import load_backbone
 from causal_semloss.paths import RESULT, TRAIN_METRICS
 from causal_semloss.run_logger import eval_summary, make_logger
 from causal_semloss.runtime import Runtime
+from causal_semloss.train.cached_lm_stage import prepare_backbone
 from causal_semloss.train.checkpoints import run_config_hash, trained_under
 from causal_semloss.train.finetune import train
-from causal_semloss.train.pretraining import prepare_backbone
 from causal_semloss.train.trainer import TrainingInterrupted
 
 log = logging.getLogger(__name__)

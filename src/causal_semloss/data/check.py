@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from causal_semloss.data.external import DEFAULT_MAX_NODES, check_external
+from causal_semloss.data.external import check_external
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.schema import TASKS
 
@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-nodes",
         type=int,
-        default=DEFAULT_MAX_NODES,
-        help="premises with more distinct nodes are invalid (too_large); data.max_nodes",
+        default=None,
+        help="premises with more distinct nodes are invalid (too_large); default: data.max_nodes "
+        "of the default data setting",
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     args = parser.parse_args(argv)

@@ -31,12 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from causal_semloss.data.external_rows import (
-    DEFAULT_MAX_NODES,
-    LONE_SURROGATE,
-    classify_row,
-    text_fields,
-)
+from causal_semloss.data.external_rows import LONE_SURROGATE, classify_row, text_fields
 from causal_semloss.errors import DataError
 from causal_semloss.input_files import read_lines, require_input_file
 
@@ -77,11 +72,11 @@ def scan_rows(
     *,
     source: str,
     task: str,
-    max_nodes: int = DEFAULT_MAX_NODES,
+    max_nodes: int | None = None,
 ) -> Iterator[dict]:
     """One checked record per non-blank line, lazily: `lines` is consumed as records are asked
     for; a line given as None was too long to read (`line_too_long`). Raises DataError (naming
-    `source` and the line) on a malformed line."""
+    `source` and the line) on a malformed line. `max_nodes` None: the default data setting's."""
     stem = Path(source).stem
     for line_no, line in lines:
         if line is None:
@@ -132,9 +127,7 @@ def _record(
     }
 
 
-def scan_external(
-    path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES
-) -> Iterator[dict]:
+def scan_external(path: str | Path, task: str, max_nodes: int | None = None) -> Iterator[dict]:
     """Every row of a JSONL file as a checked record, streamed (never the whole file in memory)."""
     path = require_input_file(path)
     return scan_rows(read_lines(path), source=str(path), task=task, max_nodes=max_nodes)
@@ -163,7 +156,7 @@ def _counted(path, task: str, max_nodes: int, invalid: Counter, info: Counter) -
         raise DataError(f"{path}: no rows")
 
 
-def check_external(path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NODES) -> dict:
+def check_external(path: str | Path, task: str, max_nodes: int | None = None) -> dict:
     """The summary of a file ({"n", "valid", "invalid", "info"}) in flat memory: no record is
     kept."""
     invalid: Counter = Counter()
@@ -173,7 +166,7 @@ def check_external(path: str | Path, task: str, max_nodes: int = DEFAULT_MAX_NOD
 
 
 def load_external(
-    path: str | Path, task: str, on_invalid: str = "keep", max_nodes: int = DEFAULT_MAX_NODES
+    path: str | Path, task: str, on_invalid: str = "keep", max_nodes: int | None = None
 ) -> LoadedSet:
     """Read and check every row of a JSONL file; see the module docstring for the contract."""
     if on_invalid not in ON_INVALID:

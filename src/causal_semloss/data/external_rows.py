@@ -7,6 +7,7 @@ and oracle answer, and the reason it is invalid (the first of `REASONS` that app
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from omegaconf import OmegaConf
 
@@ -32,11 +33,16 @@ REASONS = (
 )
 # A lone UTF-16 surrogate: JSON can escape one ("\\ud800"), no text encoding can carry it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# The default data setting's data.max_nodes: for callers outside a composed config (the check
-# CLI, library use); runs pass cfg.data.max_nodes.
-DEFAULT_MAX_NODES = int(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml").max_nodes)
 # The paper's completion ends with the chat turn's end marker: "Yes<end_of_turn>".
 END_OF_TURN = "<end_of_turn>"
+
+
+@cache
+def default_max_nodes() -> int:
+    """The default data setting's data.max_nodes, for callers outside a composed config (the
+    check CLI, library use; runs pass cfg.data.max_nodes). Read on first use and kept, so
+    importing this module reads no file."""
+    return int(OmegaConf.load(CONFIG_DIR / "data" / "default.yaml").max_nodes)
 
 
 def normalize_label(raw) -> bool | None:
@@ -74,7 +80,7 @@ def classify_row(
     premise: str,
     hypothesis: str,
     raw_label,
-    max_nodes: int = DEFAULT_MAX_NODES,
+    max_nodes: int | None = None,
     companion: bool = False,
 ) -> tuple[dict, str | None]:
     """Structured form + oracle answer of one row, and the reason it is invalid (or None).
@@ -83,7 +89,10 @@ def classify_row(
     label, so a kept invalid row has every field that could be read. `companion`: an unlabeled
     companion question (no label is then no error). `info["isolated"]` lists query or
     conditioning nodes absent from the premise: nodes without edges (never a reason to reject).
+    `max_nodes` None: `default_max_nodes()`.
     """
+    if max_nodes is None:
+        max_nodes = default_max_nodes()
     label = normalize_label(raw_label)
     edges = parse_premise(normalize_text(premise))
     question = get_task(task).parse_question(normalize_text(hypothesis))

@@ -12,7 +12,7 @@ from causal_semloss.errors import exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.train.pretraining import prepare_backbone
+from causal_semloss.train.cached_lm_stage import prepare_backbone
 
 
 @exit_on_user_error

@@ -7,15 +7,11 @@ index for the whole batch; explicit position ids keep RoPE positions independent
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig
 
 from causal_semloss.data.records import truth
-
-if TYPE_CHECKING:
-    from causal_semloss.train.premise_groups import PremiseGroups
 
 IGNORE = -100
 
@@ -33,7 +29,6 @@ class EncodedSet:
     oracle: torch.Tensor  # bool: the oracle's answer, the one truth (CE's target is its text)
     graph_index: torch.Tensor  # int: premise id, so constraint terms can tie related answers
     companion: torch.Tensor | None = None  # bool: unlabeled companion question (no CE, no L_sem)
-    groups: PremiseGroups | None = None  # set when a loss term needs premise groups
 
     def __len__(self) -> int:
         return len(self.prompt_ids)

@@ -51,5 +51,5 @@ def pretrained_dir(cfg: DictConfig) -> Path:
     )
 
 
-def needs_pretraining(cfg: DictConfig) -> bool:
+def needs_lm_stage(cfg: DictConfig) -> bool:
     return cfg.model.source == "config" and cfg.model.pretrain.steps > 0

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from causal_semloss.atomic import remove_stale_staging, write_json
 from causal_semloss.paths import TRAIN_METRICS
 from causal_semloss.runtime import Runtime
+from causal_semloss.train.cached_lm_stage import prepare_backbone
 from causal_semloss.train.checkpoints import (
     refuse_another_config,
     remove_checkpoint,
@@ -20,7 +21,6 @@ from causal_semloss.train.checkpoints import (
     sidecar_of,
 )
 from causal_semloss.train.finetune_data import prepare, require_premise_groups
-from causal_semloss.train.pretraining import prepare_backbone
 from causal_semloss.train.trainer import CHECKPOINT, ProbeFactory, Trainer
 
 

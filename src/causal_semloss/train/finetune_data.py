@@ -4,6 +4,7 @@ encoded for the backbone, with premise groups when a loss term ties a premise's 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -14,7 +15,20 @@ from causal_semloss.errors import ConfigError
 from causal_semloss.model.backbone import Backbone, load_backbone
 from causal_semloss.model.batches import EncodedSet, encode_records
 from causal_semloss.train.losses import GROUP_TERMS, check_loss_config
-from causal_semloss.train.premise_groups import build_premise_groups
+from causal_semloss.train.premise_groups import PremiseGroups, build_premise_groups
+
+
+@dataclass
+class TrainingSet(EncodedSet):
+    """The encoded training split plus its premise groups. The groups are a training concern
+    (batches of whole premises, the constraint loss), so they live here, not on the model
+    stage's `EncodedSet`."""
+
+    groups: PremiseGroups | None = None  # set when whole-premise batches are used
+
+    @classmethod
+    def of(cls, encoded: EncodedSet, groups: PremiseGroups | None) -> TrainingSet:
+        return cls(**{f.name: getattr(encoded, f.name) for f in fields(encoded)}, groups=groups)
 
 
 def split_validation(records: list[dict], size: int, seed: int) -> tuple[list[dict], list[dict]]:
@@ -60,7 +74,7 @@ def uses_premise_batches(cfg: DictConfig) -> bool:
     return sampler == "groups" or (sampler == "auto" and bool(GROUP_TERMS & set(cfg.loss.terms)))
 
 
-def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
+def prepare(cfg: DictConfig) -> tuple[Backbone, TrainingSet, EncodedSet, Path]:
     """Data (generated or reused) + backbone + encoded train/validation sets."""
     require_premise_groups(cfg)
     data_dir, _, _ = build_data(cfg)
@@ -73,9 +87,10 @@ def prepare(cfg: DictConfig) -> tuple[Backbone, EncodedSet, EncodedSet, Path]:
         )
     backbone = load_backbone(cfg)
     prompt = cfg.model.prompt
-    train_set = encode_records(train_records, backbone.tokenizer, prompt)
-    if uses_premise_batches(cfg):
-        train_set.groups = build_premise_groups(train_records, cfg.task.name)
+    groups = (
+        build_premise_groups(train_records, cfg.task.name) if uses_premise_batches(cfg) else None
+    )
+    train_set = TrainingSet.of(encode_records(train_records, backbone.tokenizer, prompt), groups)
     return (
         backbone,
         train_set,

@@ -1,5 +1,5 @@
 """The one optimisation loop every training stage runs: backbone pre-training (`pretrain.py`,
-`pretraining.py`) and fine-tuning (`trainer.py`).
+`cached_lm_stage.py`) and fine-tuning (`trainer.py`).
 
 A stage supplies what differs — how one step's forward and backward passes are made
 (`accumulate`), the learning rate per step, what to do on log and evaluation steps, and when to

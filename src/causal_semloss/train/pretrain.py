@@ -45,6 +45,7 @@ from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.backbone_stages import answer_accuracy, run_stage
+from causal_semloss.train.cached_lm_stage import prepare_backbone
 from causal_semloss.train.corpus import (
     CHUNK,
     CORPUS_VERSION,
@@ -54,7 +55,6 @@ from causal_semloss.train.corpus import (
     instruction_corpus,
     lm_corpus,
 )
-from causal_semloss.train.pretraining import prepare_backbone
 
 log = logging.getLogger(__name__)
 

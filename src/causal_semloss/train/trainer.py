@@ -24,7 +24,7 @@ from causal_semloss.model.scoring import scoring_options, yes_no_margins
 from causal_semloss.run_logger import make_logger
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.checkpoints import load_checkpoint, save_checkpoint
-from causal_semloss.train.finetune_data import uses_premise_batches
+from causal_semloss.train.finetune_data import TrainingSet, uses_premise_batches
 from causal_semloss.train.loop import FiniteWatch, LoopPlan, adamw, lr_factor, optimise
 from causal_semloss.train.losses import GROUP_TERMS, compute_loss, logits_start
 from causal_semloss.train.sampling import BatchPlanner
@@ -41,7 +41,7 @@ class Trainer:
         cfg: DictConfig,
         out_dir: Path,
         backbone: Backbone,
-        train_set: EncodedSet,
+        train_set: TrainingSet,
         val_set: EncodedSet,
         probe_factory: ProbeFactory | None = None,
         runtime: Runtime | None = None,

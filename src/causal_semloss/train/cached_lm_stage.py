@@ -1,4 +1,6 @@
-"""Pre-train a from-config backbone on the training premises' text before any fine-tuning.
+"""The cached language-model stage of a from-config backbone (`tiny_gemma3`): before any
+fine-tuning, train it on the training premises' text once per backbone config, and reuse it.
+The pre-train entry point that builds a shipped stand-in backbone is `pretrain.py`.
 
 Why: the paper fine-tunes a *pretrained* Gemma. A randomly initialised tiny Gemma trained on the
 Yes/No answer alone sits on a loss plateau for thousands of steps (README "Training"): nothing in
@@ -26,7 +28,7 @@ from causal_semloss.model.batches import collate, encode_records
 from causal_semloss.model.cache import (
     backbone_identity,
     corpus_config,
-    needs_pretraining,
+    needs_lm_stage,
     pretrained_dir,
 )
 from causal_semloss.model.card import CARD, read_card, write_card
@@ -41,7 +43,7 @@ def prepare_backbone(cfg: DictConfig, runtime: Runtime | None = None) -> Path | 
     """The pre-train stage where the model has one (a from-config model with
     `model.pretrain.steps`): its cached backbone dir, trained first if missing. None for a model
     loaded as it is. Every entry point that loads `cfg.model` calls this first."""
-    return ensure_pretrained(cfg, runtime) if needs_pretraining(cfg) else None
+    return ensure_pretrained(cfg, runtime) if needs_lm_stage(cfg) else None
 
 
 def ensure_pretrained(cfg: DictConfig, runtime: Runtime | None = None) -> Path:
