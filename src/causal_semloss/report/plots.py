@@ -276,7 +276,9 @@ def learning_curve_plot(
             transform=ax.get_yaxis_transform(),
         )
     ax.axhline(50, linestyle=":", linewidth=1, color="black")
-    ax.set_xlabel("optimisation step (batch 32)")
+    # the batch size as the runs record it (examples seen / steps), named only when they agree
+    batches = {m["examples_seen"] // m["steps"] for m in runs.values() if m.get("steps")}
+    ax.set_xlabel("optimisation step" + (f" (batch {batches.pop()})" if len(batches) == 1 else ""))
     ax.set_ylabel("balanced validation accuracy (%)")
     ax.set_ylim(40, 100)
     ax.legend(fontsize=8)
