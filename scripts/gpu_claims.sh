@@ -12,14 +12,15 @@ T0=$(date +%s)
 LIMIT=${LIMIT:-540}          # seconds for the whole script
 PACK_S=${PACK_S:-40}         # kept back for stopping, salvaging and packing
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 WANDB_MODE=disabled OMP_NUM_THREADS=1
-export CAUSAL_SEMLOSS_DATA_ROOT=/tmp/csl/data CAUSAL_SEMLOSS_CACHE=/tmp/csl/cache
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+WORK=${WORK:-/tmp/csl}        # scratch: data and caches (kept), run dirs and logs (emptied first)
+export CAUSAL_SEMLOSS_DATA_ROOT=$WORK/data CAUSAL_SEMLOSS_CACHE=$WORK/cache
+WHEELS=${WHEELS:-.whl}        # carried wheels (hydra-core, omegaconf, antlr4, hydra-joblib-launcher)
+if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$WHEELS"/*.whl
   export PYTHONPATH=/tmp/site:src
 fi
 export PY=${PY:-python3}
-export SWEEP=${SWEEP:-/tmp/csl/sweep}
-export LOGS=/tmp/csl/logs
+export SWEEP=$WORK/sweep LOGS=$WORK/logs
 rm -rf "$SWEEP" "$LOGS" && mkdir -p "$SWEEP" "$LOGS"
 S=$OUT/summary.txt
 { nvidia-smi -L 2>/dev/null; nproc; $PY -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"; } >"$S" 2>&1
@@ -93,7 +94,7 @@ for f in "$LOGS"/*.log; do  # the last training rate, then the log without progr
   tr '\r' '\n' <"$f" | grep -v "it/s\]\|step/s\|s/step\|ex/s\]\|s/it\]" >"$f.clean"; mv "$f.clean" "$f"
 done
 cp "$LOGS/queue.txt" "$OUT/queue.txt" 2>/dev/null
-tar czf "$OUT/runs.tgz" --exclude='checkpoint.pt' --exclude='sweep/*/model' -C /tmp/csl sweep logs
+tar czf "$OUT/runs.tgz" --exclude='checkpoint.pt' --exclude='sweep/*/model' -C "$WORK" sweep logs
 {
   echo "== queue"; cat "$LOGS/queue.txt"
   echo "== finished runs: $(ls "$SWEEP"/*/metrics.json 2>/dev/null | wc -l)"

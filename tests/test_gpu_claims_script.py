@@ -1,0 +1,51 @@
+"""scripts/gpu_claims.sh, dry-run on the CPU (TINY=1): its queue runs jobs in priority order,
+each job writes a finished run dir, and the pack holds every run's files but no weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {
+        **os.environ,
+        "OUT": str(out),
+        "TINY": "1",
+        "PY": sys.executable,
+        "WORK": str(tmp_path / "work"),
+        "WHEELS": str(tmp_path / "no-wheels"),
+        "MAX_JOBS": "3",
+        "LIMIT": "600",
+    }
+    result = subprocess.run(
+        ["bash", "scripts/gpu_claims.sh"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = (out / "summary.txt").read_text()
+    assert "== finished runs: 3" in summary, summary
+    queue = (out / "queue.txt").read_text().splitlines()
+    started = [line.split()[0] for line in queue if " start " in line]
+    # the untrained backbone on each task first (side by side), then the paper's baseline
+    assert set(started[:2]) == {"transitivity_zero_shot_0", "dseparation_zero_shot_0"}
+    assert started[2:] == ["transitivity_baseline_0"]
+    with tarfile.open(out / "runs.tgz") as pack:
+        names = pack.getnames()
+    for run in ("transitivity_zero_shot_0", "dseparation_zero_shot_0", "transitivity_baseline_0"):
+        assert f"sweep/{run}/result.json" in names
+    assert "sweep/transitivity_baseline_0/train_metrics.json" in names
+    assert not [n for n in names if "/model/" in n or n.endswith(("checkpoint.pt", ".safetensors"))]
