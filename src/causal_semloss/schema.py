@@ -8,7 +8,7 @@ range checks Hydra cannot express.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -38,10 +38,28 @@ class SplitShapeConfig:
 
 
 @dataclass
+class AdversarialSplitConfig:
+    """The adversarial split has no graph shape: each minimal-pair kind builds its own graph
+    (`Task.adversarial_kinds`). Only the surface is set: name lengths and sentence order."""
+
+    name_length: list[int] = field(default_factory=lambda: [1, 3])
+    shuffle: bool = False
+
+
+# One field per split, built from the split names above so they are written once: a graph shape
+# for each generated split, the adversarial split's surface. A split a task leaves out is missing.
+TaskSplitsConfig = make_dataclass(
+    "TaskSplitsConfig",
+    [(name, SplitShapeConfig, field(default=MISSING)) for name in GENERATED_SPLITS]
+    + [("adversarial", AdversarialSplitConfig, field(default=MISSING))],
+)
+
+
+@dataclass
 class TaskConfig:
     name: str = MISSING
     hypothesis: str = MISSING
-    splits: dict[str, SplitShapeConfig] = MISSING
+    splits: TaskSplitsConfig = MISSING
     # null: not measured on the authors' data; data=paper then keeps the natural balance.
     paper_yes_rate: dict[str, float | None] = MISSING
 
