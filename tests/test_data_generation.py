@@ -209,6 +209,19 @@ def test_manifest_is_json_with_hashes(built):
     assert all(len(info["sha256"]) == 64 for info in manifest["splits"].values())
 
 
+def test_evaluation_scores_every_split_the_data_has_but_train(built):
+    """The split names live in the schema alone: the default `eval.splits` is every split a
+    data dir holds but train, in its order, and no eval YAML writes a list of its own."""
+    from omegaconf import OmegaConf
+
+    from causal_semloss.paths import CONFIG_DIR
+
+    cfg, _, manifest = built
+    assert list(cfg.eval.splits) == [split for split in manifest["splits"] if split != "train"]
+    for path in (CONFIG_DIR / "eval").glob("*.yaml"):
+        assert "splits" not in OmegaConf.load(path), path
+
+
 def test_a_split_edited_after_generation_is_an_error(tmp_path):
     from causal_semloss.errors import DataError
     from tests.conftest import TINY_DATA, compose_cfg

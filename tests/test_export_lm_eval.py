@@ -14,7 +14,7 @@ from causal_semloss.export import harness_metrics
 from causal_semloss.export.__main__ import main
 from causal_semloss.export.lm_eval_tasks import export_lm_eval, task_name
 from causal_semloss.model.batches import render_prompt
-from causal_semloss.schema import ALL_SPLITS
+from causal_semloss.schema import EVALUATION_SPLITS
 from tests.conftest import TINY_DATA
 
 
@@ -47,7 +47,7 @@ def exported(tmp_path_factory):
 def test_a_task_per_task_and_split_and_the_groups(exported):
     cfg, out, summary = exported
     tasks = ["transitivity", "dseparation"]
-    assert list(cfg.eval.tasks) == tasks and list(cfg.eval.splits) == list(ALL_SPLITS[1:])
+    assert list(cfg.eval.tasks) == tasks and list(cfg.eval.splits) == list(EVALUATION_SPLITS)
     expected = {f"{task_name(t, s)}.yaml" for t in tasks for s in cfg.eval.splits}
     groups = {f"{task_name(t)}.yaml" for t in tasks} | {"causal_semloss.yaml"}
     assert {p.name for p in out.glob("*.yaml")} == expected | groups

@@ -1,9 +1,10 @@
 """Structured-config schemas: types and names, registered with Hydra's ConfigStore as
 `config_schema` (the first entry of conf/config.yaml's defaults), so Hydra checks every key and
 type while it composes. The YAML in conf/ holds every value: a field here is `MISSING` unless
-"not set" is its meaning (None), and a test composes every option of every group with no value
-left missing. `config_checks.checked(cfg)` re-checks configs built outside Hydra and adds the
-range checks Hydra cannot express.
+"not set" is its meaning (None) or its default is a list of the names defined here
+(`eval.splits`), and a test composes every option of every group with no value left missing.
+`config_checks.checked(cfg)` re-checks configs built outside Hydra and adds the range checks
+Hydra cannot express.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ TASKS = TASK_NAMES  # every registered task (causal_semloss.tasks), by config na
 OOD_SPLITS = ("length", "branching", "reversed", "shuffled", "long_names")
 GENERATED_SPLITS = ("train", "test", *OOD_SPLITS)
 ALL_SPLITS = (*GENERATED_SPLITS, "adversarial")
+# What `eval.splits` scores unless set: every split but train. Its only place: the eval YAML
+# leaves it out, so a split added here is scored by default.
+EVALUATION_SPLITS = tuple(split for split in ALL_SPLITS if split != "train")
 SHAPES = ("chain", "branched", "random_dag")
 
 
@@ -220,7 +224,7 @@ class LoggerConfig:
 @dataclass
 class EvalConfig:
     tasks: list[str] = MISSING
-    splits: list[str] = MISSING
+    splits: list[str] = field(default_factory=lambda: list(EVALUATION_SPLITS))
     external: list[str] = MISSING
     external_task: str | None = MISSING
     on_invalid: str = MISSING
