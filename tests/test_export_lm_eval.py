@@ -38,7 +38,8 @@ def exported(tmp_path_factory):
     from tests.conftest import compose_cfg
 
     root = tmp_path_factory.mktemp("export")
-    cfg = compose_cfg([*TINY_DATA, f"paths.data_root={root / 'data'}", "model/prompt=compact"])
+    overrides = [*TINY_DATA, f"paths.data_root={root / 'data'}", "model/prompt=compact"]
+    cfg = compose_cfg([*overrides, "eval=paper_tasks"])  # the suite: both paper tasks
     out = root / "tasks"
     summary = export_lm_eval(cfg, out)
     return cfg, out, summary

@@ -25,7 +25,8 @@ from causal_semloss.schema import (
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
-    """Return `cfg` merged onto `schema` (types, names), then range-checked; raise ConfigError."""
+    """Return `cfg` merged onto `schema` (types, names), `eval.tasks` without repeats, then
+    range-checked; raise ConfigError."""
     plain = OmegaConf.to_container(cfg, resolve=True)
     plain.pop("hydra", None)
     try:
@@ -34,6 +35,10 @@ def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
         key = getattr(exc, "full_key", None) or ""
         msg = str(exc).splitlines()[0]
         raise ConfigError(f"config {key}: {msg}" if key else f"config: {msg}") from None
+    if "eval" in merged:
+        # A task listed twice is scored once: eval=paper_tasks lists the run's own task after
+        # the paper's two.
+        merged.eval.tasks = list(dict.fromkeys(merged.eval.tasks))
     validate(merged)
     return merged
 
