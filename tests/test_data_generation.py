@@ -126,6 +126,29 @@ def test_adversarial_minimal_pairs(built):
         assert changed_query or len(changed_edges) == 2  # one edge reversed, nothing else
 
 
+@pytest.mark.parametrize(("key", "value"), [("shape", "chain"), ("nodes", [3, 8])])
+def test_the_adversarial_split_has_no_graph_shape_to_set(key, value):
+    """Each pair kind builds its own graphs: a shape or node range for the adversarial split
+    would change the data dir's hash and no byte, so the config refuses one."""
+    from hydra.errors import ConfigCompositionException
+
+    from causal_semloss.errors import ConfigError
+    from tests.conftest import compose_cfg
+
+    override = f"tasks.dseparation.splits.adversarial.{key}={value}"
+    with pytest.raises(ConfigCompositionException, match="Could not override"):
+        compose_cfg([override])
+    # Appended, as Hydra's error suggests: the schema check names the key.
+    with pytest.raises(ConfigError, match=f"adversarial.{key}: Key '{key}' not in"):
+        compose_cfg([f"+{override}"])
+
+
+def test_the_adversarial_split_takes_its_name_lengths_from_config(tiny_cfg):
+    data_dir, _, _ = build_data(tiny_cfg("task.splits.adversarial.name_length=[8,10]"))
+    records = read_split(data_dir, "adversarial")
+    assert all(8 <= len(name) <= 10 for record in records for name in record["nodes"])
+
+
 def test_same_config_same_bytes_and_reuse(tmp_path):
     from tests.conftest import TINY_DATA, compose_cfg
 
@@ -184,6 +207,19 @@ def test_manifest_is_json_with_hashes(built):
     manifest = json.loads((data_dir / "manifest.json").read_text())
     assert set(manifest["splits"]) == set(ALL_SPLITS)
     assert all(len(info["sha256"]) == 64 for info in manifest["splits"].values())
+
+
+def test_evaluation_scores_every_split_the_data_has_but_train(built):
+    """The split names live in the schema alone: the default `eval.splits` is every split a
+    data dir holds but train, in its order, and no eval YAML writes a list of its own."""
+    from omegaconf import OmegaConf
+
+    from causal_semloss.paths import CONFIG_DIR
+
+    cfg, _, manifest = built
+    assert list(cfg.eval.splits) == [split for split in manifest["splits"] if split != "train"]
+    for path in (CONFIG_DIR / "eval").glob("*.yaml"):
+        assert "splits" not in OmegaConf.load(path), path
 
 
 def test_a_split_edited_after_generation_is_an_error(tmp_path):

@@ -14,7 +14,7 @@ from causal_semloss.export import harness_metrics
 from causal_semloss.export.__main__ import main
 from causal_semloss.export.lm_eval_tasks import export_lm_eval, task_name
 from causal_semloss.model.batches import render_prompt
-from causal_semloss.schema import ALL_SPLITS
+from causal_semloss.schema import EVALUATION_SPLITS
 from tests.conftest import TINY_DATA
 
 
@@ -38,7 +38,8 @@ def exported(tmp_path_factory):
     from tests.conftest import compose_cfg
 
     root = tmp_path_factory.mktemp("export")
-    cfg = compose_cfg([*TINY_DATA, f"paths.data_root={root / 'data'}", "model/prompt=compact"])
+    overrides = [*TINY_DATA, f"paths.data_root={root / 'data'}", "model/prompt=compact"]
+    cfg = compose_cfg([*overrides, "eval=paper_tasks"])  # the suite: both paper tasks
     out = root / "tasks"
     summary = export_lm_eval(cfg, out)
     return cfg, out, summary
@@ -47,7 +48,7 @@ def exported(tmp_path_factory):
 def test_a_task_per_task_and_split_and_the_groups(exported):
     cfg, out, summary = exported
     tasks = ["transitivity", "dseparation"]
-    assert list(cfg.eval.tasks) == tasks and list(cfg.eval.splits) == list(ALL_SPLITS[1:])
+    assert list(cfg.eval.tasks) == tasks and list(cfg.eval.splits) == list(EVALUATION_SPLITS)
     expected = {f"{task_name(t, s)}.yaml" for t in tasks for s in cfg.eval.splits}
     groups = {f"{task_name(t)}.yaml" for t in tasks} | {"causal_semloss.yaml"}
     assert {p.name for p in out.glob("*.yaml")} == expected | groups

@@ -93,7 +93,7 @@ def model_under_test(prompt: str, tmp_path: Path):
     for the paper prompt (Gemma chat turns, special tokens inside the text), which the
     stand-in's card refuses."""
     data = [*TINY_DATA, f"paths.data_root={tmp_path / 'data'}"]
-    sets = [f"eval.splits={SPLITS}", f"eval.max_examples={ROWS_PER_SPLIT}"]
+    sets = [f"eval.splits={SPLITS}", f"eval.max_examples={ROWS_PER_SPLIT}", "eval=paper_tasks"]
     if prompt == "compact":
         cfg = compose_cfg([*data, *sets, "model=tiny_gemma3_it", "model/prompt=compact"])
         return cfg, RESOURCES_DIR / "backbones" / "tiny_gemma3_it"

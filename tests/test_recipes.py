@@ -52,6 +52,25 @@ def test_the_paper_experiments_hold_the_papers_five_rows():
         } <= names, experiment
 
 
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_a_run_is_scored_on_the_task_it_trains_on(task):
+    assert list(compose_cached(f"task={task}").eval.tasks) == [task]
+
+
+@pytest.mark.parametrize(
+    ("experiment", "task", "scored"),
+    [
+        ("paper", "dseparation", ["transitivity", "dseparation"]),
+        ("paper_gemma", "transitivity", ["transitivity", "dseparation"]),
+        ("smoke", "common_cause", ["transitivity", "dseparation", "common_cause"]),
+    ],
+)
+def test_the_paper_experiments_also_score_the_other_paper_task(experiment, task, scored):
+    """Their per-split tables show both paper tasks for every run, in the paper's order; a run
+    of another task (README "Adding a task") is scored on its own as well."""
+    assert list(compose_cached(f"experiment={experiment}", f"task={task}").eval.tasks) == scored
+
+
 def test_claims_trajectory_scores_its_untrained_run_on_dseparation():
     assert _sweep_params("claims_trajectory")["task"] == ["dseparation"]
     cfg = compose_cached("experiment=claims_trajectory", "task=dseparation", "recipe=zero_shot")

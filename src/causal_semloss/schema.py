@@ -1,14 +1,15 @@
 """Structured-config schemas: types and names, registered with Hydra's ConfigStore as
 `config_schema` (the first entry of conf/config.yaml's defaults), so Hydra checks every key and
 type while it composes. The YAML in conf/ holds every value: a field here is `MISSING` unless
-"not set" is its meaning (None), and a test composes every option of every group with no value
-left missing. `config_checks.checked(cfg)` re-checks configs built outside Hydra and adds the
-range checks Hydra cannot express.
+"not set" is its meaning (None) or its default is a list of the names defined here
+(`eval.splits`), and a test composes every option of every group with no value left missing.
+`config_checks.checked(cfg)` re-checks configs built outside Hydra and adds the range checks
+Hydra cannot express.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -20,6 +21,9 @@ TASKS = TASK_NAMES  # every registered task (causal_semloss.tasks), by config na
 OOD_SPLITS = ("length", "branching", "reversed", "shuffled", "long_names")
 GENERATED_SPLITS = ("train", "test", *OOD_SPLITS)
 ALL_SPLITS = (*GENERATED_SPLITS, "adversarial")
+# What `eval.splits` scores unless set: every split but train. Its only place: the eval YAML
+# leaves it out, so a split added here is scored by default.
+EVALUATION_SPLITS = tuple(split for split in ALL_SPLITS if split != "train")
 SHAPES = ("chain", "branched", "random_dag")
 
 
@@ -38,10 +42,28 @@ class SplitShapeConfig:
 
 
 @dataclass
+class AdversarialSplitConfig:
+    """The adversarial split has no graph shape: each minimal-pair kind builds its own graph
+    (`Task.adversarial_kinds`). Only the surface is set: name lengths and sentence order."""
+
+    name_length: list[int] = field(default_factory=lambda: [1, 3])
+    shuffle: bool = False
+
+
+# One field per split, built from the split names above so they are written once: a graph shape
+# for each generated split, the adversarial split's surface. A split a task leaves out is missing.
+TaskSplitsConfig = make_dataclass(
+    "TaskSplitsConfig",
+    [(name, SplitShapeConfig, field(default=MISSING)) for name in GENERATED_SPLITS]
+    + [("adversarial", AdversarialSplitConfig, field(default=MISSING))],
+)
+
+
+@dataclass
 class TaskConfig:
     name: str = MISSING
     hypothesis: str = MISSING
-    splits: dict[str, SplitShapeConfig] = MISSING
+    splits: TaskSplitsConfig = MISSING
     # null: not measured on the authors' data; data=paper then keeps the natural balance.
     paper_yes_rate: dict[str, float | None] = MISSING
 
@@ -202,7 +224,7 @@ class LoggerConfig:
 @dataclass
 class EvalConfig:
     tasks: list[str] = MISSING
-    splits: list[str] = MISSING
+    splits: list[str] = field(default_factory=lambda: list(EVALUATION_SPLITS))
     external: list[str] = MISSING
     external_task: str | None = MISSING
     on_invalid: str = MISSING

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from causal_semloss.data.records import make_record
 from causal_semloss.graphs import CausalGraph, random_names
 from causal_semloss.oracles import build_graph
-from causal_semloss.schema import SplitShapeConfig
+from causal_semloss.schema import AdversarialSplitConfig
 from causal_semloss.tasks import get_task
 
 
@@ -27,7 +27,7 @@ def _distractor_leaves(rng: random.Random, n_nodes: int) -> list[tuple[int, int]
 def generate_adversarial(
     *,
     task: str,
-    shape: SplitShapeConfig,
+    surface: AdversarialSplitConfig,
     hypothesis_template: str,
     n: int,
     rng: random.Random,
@@ -35,7 +35,8 @@ def generate_adversarial(
     progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
     """`n` records (n even): n/2 minimal pairs of the task's `adversarial_kinds` in rotation,
-    exactly half Yes."""
+    exactly half Yes. Each kind builds its own graphs; `surface` sets only their names'
+    lengths and whether the sentences are shuffled."""
     spec = get_task(task)
     kinds = spec.adversarial_kinds
     records: list[dict] = []
@@ -45,10 +46,10 @@ def generate_adversarial(
         edges_a, query_a, edges_b, query_b = build(rng)
         n_nodes = 1 + max(max(e) for e in edges_a + edges_b)
         leaves = _distractor_leaves(rng, n_nodes)
-        names = random_names(rng, n_nodes + len(leaves), tuple(shape.name_length))
+        names = random_names(rng, n_nodes + len(leaves), tuple(surface.name_length))
         # One sentence order for both sides, so a pair differs only where its kind says.
         order = list(range(len(edges_a) + len(leaves)))
-        if shape.shuffle:
+        if surface.shuffle:
             rng.shuffle(order)
         sides = []
         for edges, (x, y, given) in ((edges_a, query_a), (edges_b, query_b)):

@@ -23,7 +23,7 @@ from causal_semloss.data.splits import generate_split, natural_yes_rate, split_r
 from causal_semloss.errors import DataError
 from causal_semloss.graphs import plain_shape
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.schema import GENERATED_SPLITS, OOD_SPLITS, TaskConfig
+from causal_semloss.schema import ALL_SPLITS, OOD_SPLITS, AdversarialSplitConfig, TaskConfig
 from causal_semloss.tasks import get_task
 
 FORMAT_VERSION = 1
@@ -158,13 +158,12 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
     sizes = split_sizes(cfg)
     train_keys: set = set()
     splits: dict[str, dict] = {}
-    for split in (*GENERATED_SPLITS, "adversarial"):
-        shape = plain_shape(task.splits[split])
+    for split in ALL_SPLITS:
         rng = split_rng(cfg.seed, task.name, split)
         if split == "adversarial":
             records = generate_adversarial(
                 task=task.name,
-                shape=shape,
+                surface=AdversarialSplitConfig(**OmegaConf.to_container(task.splits.adversarial)),
                 hypothesis_template=task.hypothesis,
                 n=sizes[split],
                 rng=rng,
@@ -173,6 +172,7 @@ def _write_splits(cfg: DictConfig, out: Path, progress) -> dict:
             )
             natural = 0.5
         else:
+            shape = plain_shape(task.splits[split])
             records = generate_split(
                 task=task.name,
                 split=split,

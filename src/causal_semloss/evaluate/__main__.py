@@ -1,5 +1,6 @@
 """`python -m causal_semloss.evaluate eval.model_dir=outputs/.../model`: score a saved model (or,
-without eval.model_dir, the untrained backbone of cfg.model) on both tasks' suites."""
+without eval.model_dir, the untrained backbone of cfg.model) on the suites of `eval.tasks` (the
+run's task unless set; `eval=paper_tasks`: both paper tasks)."""
 
 from __future__ import annotations
 

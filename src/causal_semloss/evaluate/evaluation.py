@@ -1,5 +1,6 @@
-"""Evaluate one model on both tasks' suites (in-distribution test, five OOD splits, the
-adversarial set, external JSONL sets): batched, predictions saved per example, metrics per split.
+"""Evaluate one model on the suites of `eval.tasks` (in-distribution test, five OOD splits, the
+adversarial set) and on external JSONL sets: batched, predictions saved per example, metrics per
+split.
 
 Everything a table shows is recomputable from `predictions/*.jsonl` without the model.
 """
