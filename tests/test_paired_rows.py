@@ -53,6 +53,8 @@ def test_every_arm_of_a_task_evaluates_on_one_data_dir(experiment, only, task_on
         assert all(len(dirs) > 1 for dirs in train_dirs.values()), train_dirs
 
 
+# generates two data dirs (~15 s); the hashes are compared in `make test` above
+@pytest.mark.slow
 def test_balanced_twin_gets_the_baselines_rows_byte_for_byte(data_root):
     data_root = f"paths.data_root={data_root}"
     base = compose_cfg(

@@ -35,6 +35,8 @@ def test_every_experiment_sweeps_tasks_by_recipes(experiment):
     assert set(params["recipe"]) <= set(RECIPES) and set(params["task"]) <= set(TASK_NAMES)
 
 
+# composes every run of the paper experiments (~15 s)
+@pytest.mark.slow
 def test_the_paper_experiments_hold_the_papers_five_rows():
     for experiment in ("smoke", "paper", "paper_gemma", "paper_gemma_cpu"):
         params = _sweep_params(experiment)

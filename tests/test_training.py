@@ -150,6 +150,8 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
     assert not any("lora" in key for key in merged)
 
 
+# One case per kind of input in `make test` (a model dir, a loss schedule, the data); each is a
+# subprocess of ~10 s here, so the others run with the slow tests.
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -157,21 +159,32 @@ def test_pretrained_path_with_a_tiny_gemma_saved_to_disk(tmp_path):
             ["model=gemma3_270m_it", "model.pretrain.steps=0", "model.name_or_path=/no/such/dir"],
             "does not exist",
         ),
-        (
+        pytest.param(
             [
                 "model=gemma3_270m_it",
                 "model.pretrain.steps=0",
                 "model.name_or_path=google/not-a-model",
             ],
             "not in the Hugging Face cache",
+            marks=pytest.mark.slow,
         ),
-        (["model.prompt.yes_word=Absolutely"], "must be one token"),
+        pytest.param(
+            ["model.prompt.yes_word=Absolutely"], "must be one token", marks=pytest.mark.slow
+        ),
         (["loss.schedule='linear(-0.1,0.3)'"], "must be >= 0"),
-        (["loss.schedule='ramp(0.1)'"], "unknown schedule"),
-        (["train.val_size=400"], "no training examples"),
+        pytest.param(["loss.schedule='ramp(0.1)'"], "unknown schedule", marks=pytest.mark.slow),
+        pytest.param(["train.val_size=400"], "no training examples", marks=pytest.mark.slow),
         (["train.batch_size=256"], "fewer than one batch"),
-        (["loss.terms=[nonsense]"], "one of ['constraints', 'oracle_answer'"),
-        (["loss=constraints"], "needs premise groups with companion questions"),
+        pytest.param(
+            ["loss.terms=[nonsense]"],
+            "one of ['constraints', 'oracle_answer'",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ["loss=constraints"],
+            "needs premise groups with companion questions",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_bad_training_input_fails_before_training(data_root, tmp_path, overrides, message):
