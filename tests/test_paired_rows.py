@@ -31,7 +31,7 @@ DATA_CHANGING = ("baseline", "baseline_balanced", "semantic_balanced", "constrai
     ("experiment", "only", "task_only"),
     [
         ("claims", DATA_CHANGING, "dseparation"),
-        ("claims_trajectory", None, None),
+        pytest.param("claims_trajectory", None, None, marks=pytest.mark.slow),
         pytest.param("claims", None, None, marks=pytest.mark.slow),
     ],
 )

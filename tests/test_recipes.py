@@ -83,7 +83,14 @@ def test_claims_trajectory_scores_its_untrained_run_on_dseparation():
         assert cfg.eval.data.name == "paper" and not cfg.eval.data.balance
 
 
-@pytest.mark.parametrize("recipe", RECIPES)
+# The paper's rows and one arm of ours in `make test` (two compositions each, ~2 s); the rest: slow.
+NAMED_BY_DEFAULT = ("zero_shot", "baseline", "semantic", "cebug")
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [r if r in NAMED_BY_DEFAULT else pytest.param(r, marks=pytest.mark.slow) for r in RECIPES],
+)
 def test_a_run_is_named_by_task_and_recipe(recipe):
     for task in ("transitivity", "dseparation"):
         cfg = compose_cached(f"task={task}", f"recipe={recipe}")
