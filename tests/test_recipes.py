@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -159,3 +160,17 @@ def test_the_report_orders_rows_by_recipe_then_task():
         "dseparation_semantic",
         "dseparation_zz_new",
     ]
+
+
+def test_a_trained_run_not_scored_on_its_own_task_shows_no_numbers():
+    """Never another task's levels under a trained run's name (eval.tasks left its task out)."""
+    jobs = [
+        _job("transitivity", "baseline", "transitivity_baseline", True, ["dseparation"]),
+        _job("transitivity", "zero_shot", "base", False, ["dseparation"]),
+    ]
+    table = headline_table(jobs).set_index("variant")
+    assert table.loc["transitivity_baseline", "task"] == "transitivity"
+    assert pd.isna(table.loc["transitivity_baseline", "id_accuracy"])
+    assert pd.isna(table.loc["transitivity_baseline", "collapse_rate"])
+    assert table.loc["base", "task"] == "dseparation"  # untrained: the task it was scored on
+    assert table.loc["base", "id_accuracy"] == 50.0

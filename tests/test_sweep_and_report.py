@@ -88,6 +88,7 @@ def test_report_tables_and_plots(smoke_sweep):
     assert (smoke_sweep / "training_curves.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # a subprocess (~5 s here)
 def test_report_on_a_dir_without_finished_jobs(tmp_path):
     result = run_cli("causal_semloss.report", str(tmp_path))
     assert result.returncode == 2

@@ -61,7 +61,10 @@ def headline_table(jobs: list[Job]) -> pd.DataFrame:
     for (data, model, variant), group in _groups(jobs).items():
         ok = [j for j in group if j.ok]
         task = group[0].result["task"]
-        if ok and task not in ok[0].metrics["summary"]:  # untrained, scored on eval.tasks only
+        # An untrained run speaks for whichever task it was scored on (eval.tasks); a trained
+        # run only for its own: scored on another task alone, its row stays empty rather than
+        # show that task's numbers under this run's name.
+        if ok and task not in ok[0].metrics["summary"] and not group[0].result.get("trained"):
             task = next(iter(ok[0].metrics["summary"]))
         summaries = [j.metrics["summary"][task] for j in ok if task in j.metrics["summary"]]
         row = {
