@@ -8,7 +8,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from causal_semloss.config_checks import checked
+from causal_semloss.errors import ConfigError
 from causal_semloss.paths import CONFIG_DIR
+from tests.conftest import compose_cfg
 
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
 # Nested groups too (model/prompt): (group path, option).
@@ -66,3 +68,10 @@ def test_hydra_launchers_compose(launcher):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_
+
+
+def test_a_resolved_value_of_the_wrong_type_is_one_config_error():
+    """An interpolation whose value does not fit its field's type fails while resolving: one
+    ConfigError naming the field, not a traceback."""
+    with pytest.raises(ConfigError, match=r"config train\.epochs: .*could not be converted"):
+        compose_cfg(["train.epochs=${task.name}"])

@@ -27,9 +27,9 @@ from causal_semloss.schema import (
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
     """Return `cfg` merged onto `schema` (types, names), `eval.tasks` without repeats, then
     range-checked; raise ConfigError."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    plain.pop("hydra", None)
-    try:
+    try:  # resolving can fail too: an interpolation whose value does not fit its field's type
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        plain.pop("hydra", None)
         merged = OmegaConf.merge(OmegaConf.structured(schema), plain)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or ""
