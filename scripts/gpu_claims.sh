@@ -49,14 +49,17 @@ fi
 export DEADLINE=$((T0 + LIMIT - PACK_S)) MIN_START T0
 
 # Priority order: the untrained backbone, then baseline vs semantic (claims 1-2) on both tasks,
-# the CE bug, more seeds, then the other arms.
+# the CE bug, more seeds, then the other arms. QUEUE=<file> of "task recipe seed" lines replaces
+# it (e.g. the arms an earlier run skipped: docs/results/claims_full/queue_next.txt).
 JOBS=()
+if [ -n "${QUEUE:-}" ]; then mapfile -t JOBS < <(grep -v '^\s*\(#\|$\)' "$QUEUE"); else
 for t in transitivity dseparation; do JOBS+=("$t zero_shot 0"); done
 for s in 0 1 2; do for t in transitivity dseparation; do for r in baseline semantic; do JOBS+=("$t $r $s"); done; done; done
 for s in 0 1 2; do for t in transitivity dseparation; do JOBS+=("$t cebug $s"); done; done
 for s in 3 4; do for t in transitivity dseparation; do for r in baseline semantic; do JOBS+=("$t $r $s"); done; done; done
 for r in answer_ce static semantic_cebug; do for s in 0 1 2; do for t in transitivity dseparation; do JOBS+=("$t $r $s"); done; done; done
 for s in 3 4; do for t in transitivity dseparation; do JOBS+=("$t cebug $s"); done; done
+fi
 
 run_job() {
   local t=$1 r=$2 s=$3 name=${1}_${2}_${3} now left rc

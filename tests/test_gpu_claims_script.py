@@ -49,3 +49,29 @@ def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path
         assert f"sweep/{run}/result.json" in names
     assert "sweep/transitivity_baseline_0/train_metrics.json" in names
     assert not [n for n in names if "/model/" in n or n.endswith(("checkpoint.pt", ".safetensors"))]
+
+
+@pytest.mark.slow
+def test_a_queue_file_replaces_the_default_order(tmp_path):
+    queue = tmp_path / "queue.txt"
+    queue.write_text("# the arms an earlier run skipped\n\ndseparation zero_shot 0\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {
+        **os.environ,
+        "OUT": str(out),
+        "TINY": "1",
+        "PY": sys.executable,
+        "WORK": str(tmp_path / "work"),
+        "WHEELS": str(tmp_path / "no-wheels"),
+        "QUEUE": str(queue),
+    }
+    result = subprocess.run(
+        ["bash", "scripts/gpu_claims.sh"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    queue_log = (out / "queue.txt").read_text()
+    assert [line.split()[0] for line in queue_log.splitlines() if " start " in line] == [
+        "dseparation_zero_shot_0"
+    ]
+    assert "== finished runs: 1" in (out / "summary.txt").read_text()
