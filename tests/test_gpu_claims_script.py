@@ -7,14 +7,15 @@ import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 
 
-@pytest.mark.slow
-def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path):
+def _dry_run(tmp_path, **settings: str) -> Path:
+    """Run the script with TINY=1 in tmp_path; return its OUT dir (the command must succeed)."""
     out = tmp_path / "out"
     out.mkdir()
     env = {
@@ -24,8 +25,7 @@ def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path
         "PY": sys.executable,
         "WORK": str(tmp_path / "work"),
         "WHEELS": str(tmp_path / "no-wheels"),
-        "MAX_JOBS": "3",
-        "LIMIT": "600",
+        **settings,
     }
     result = subprocess.run(
         ["bash", "scripts/gpu_claims.sh"],
@@ -36,6 +36,12 @@ def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return out
+
+
+@pytest.mark.slow
+def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path):
+    out = _dry_run(tmp_path, MAX_JOBS="3", LIMIT="600")
     summary = (out / "summary.txt").read_text()
     assert "== finished runs: 3" in summary, summary
     queue = (out / "queue.txt").read_text().splitlines()
@@ -55,21 +61,7 @@ def test_dry_run_finishes_the_first_jobs_and_packs_them_without_weights(tmp_path
 def test_a_queue_file_replaces_the_default_order(tmp_path):
     queue = tmp_path / "queue.txt"
     queue.write_text("# the arms an earlier run skipped\n\ndseparation zero_shot 0\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    env = {
-        **os.environ,
-        "OUT": str(out),
-        "TINY": "1",
-        "PY": sys.executable,
-        "WORK": str(tmp_path / "work"),
-        "WHEELS": str(tmp_path / "no-wheels"),
-        "QUEUE": str(queue),
-    }
-    result = subprocess.run(
-        ["bash", "scripts/gpu_claims.sh"], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    out = _dry_run(tmp_path, QUEUE=str(queue))
     queue_log = (out / "queue.txt").read_text()
     assert [line.split()[0] for line in queue_log.splitlines() if " start " in line] == [
         "dseparation_zero_shot_0"
