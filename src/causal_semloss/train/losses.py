@@ -110,6 +110,12 @@ class LossParts:
     total: torch.Tensor
     ce: torch.Tensor
     semantic: dict[str, torch.Tensor]
+    # What the objective does to the answer token, so a reader sees the re-weighting instead of
+    # inferring it (detached; logged, never trained on). `answer_ce`: −log p(label) at the answer
+    # position over labeled rows. `answer_weight`: the answer token's weight relative to one
+    # scored text token (see `answer_weight`); None when the CE scores no text token (scope=answer).
+    answer_ce: torch.Tensor | None = None
+    answer_weight: torch.Tensor | None = None
 
 
 def logits_start(answer_col: int, scope: str) -> int:
@@ -142,6 +148,35 @@ def cross_entropy(
     )
 
 
+def answer_weight(
+    labels: torch.Tensor,
+    start: int,
+    answer_col: int,
+    scope: str,
+    paper_ce_bug: bool,
+    lam: float,
+    terms: list[str],
+    labeled_rows: torch.Tensor,
+) -> torch.Tensor | None:
+    """The answer token's weight in the objective relative to one scored text token.
+
+    Whole-text CE averages over the N scored tokens of the batch, so each gets 1/N; the label
+    term (`oracle_answer`: the answer token's CE again, since labels are the oracle's answers)
+    adds λ/B to each of the B labeled answers. Relative weight: 1 + λ·N/B = 1 + λT, T the scored
+    tokens per row. Under the authors' CE bug the answer position is scored against its own
+    input token, so the CE gives the answer no weight and the ratio is λT. Under answer-only
+    scope there is no text token to compare with: None.
+    """
+    if scope != "full":
+        return None
+    targets = labels[:, start:] if paper_ce_bug else labels[:, start + 1 :]
+    scored = (targets != IGNORE).sum().double()
+    rows = labeled_rows.sum().double().clamp(min=1)
+    from_ce = 0.0 if paper_ce_bug else 1.0
+    from_term = lam * scored / rows if "oracle_answer" in terms else scored.new_zeros(())
+    return from_ce + from_term
+
+
 def compute_loss(
     logits: torch.Tensor,
     batch: dict,
@@ -166,4 +201,18 @@ def compute_loss(
         for name in terms
     }
     sem_total = sum(semantic.values()) if semantic else ce.new_zeros(())
-    return LossParts(total=ce + lam * sem_total, ce=ce, semantic=semantic)
+    with torch.no_grad():
+        answer_labels = batch["labels"][:, answer_col + 1]
+        labeled = answer_labels != IGNORE
+        picked = answer_logprobs.gather(1, answer_labels.clamp(min=0)[:, None])[:, 0]
+        answer_ce = -picked[labeled].mean() if labeled.any() else answer_logprobs.new_zeros(())
+        weight = answer_weight(
+            batch["labels"], start, answer_col, scope, paper_ce_bug, lam, terms, labeled
+        )
+    return LossParts(
+        total=ce + lam * sem_total,
+        ce=ce,
+        semantic=semantic,
+        answer_ce=answer_ce,
+        answer_weight=weight,
+    )

@@ -163,6 +163,13 @@ class Trainer:
             for name, value in parts.semantic.items():
                 key = f"sem/{name}"
                 totals[key] = totals.get(key, 0.0) + value.detach().double() / tc.grad_accum
+            totals["answer_ce"] = (
+                totals.get("answer_ce", 0.0) + parts.answer_ce.double() / tc.grad_accum
+            )
+            if parts.answer_weight is not None:
+                totals["answer_weight"] = (
+                    totals.get("answer_weight", 0.0) + parts.answer_weight / tc.grad_accum
+                )
         return {**totals, "lambda": lam, "lr": self.lr_at(step)}
 
     def validate(self) -> dict:
@@ -198,7 +205,7 @@ class Trainer:
             self.state.history[key].append(metrics[key])
         self.state.history["step"].append(done)
         for key, value in metrics.items():
-            if key.startswith("sem/"):
+            if key.startswith("sem/") or key in ("answer_ce", "answer_weight"):
                 self.state.history.setdefault(key, []).append(value)
         examples = {"train/examples_seen": done * self.per_step}  # x axis of the dashboard's curves
         logger.log({**{f"train/{k}": v for k, v in metrics.items()}, **examples}, step=done)
