@@ -139,8 +139,8 @@ def test_a_job_reuses_its_finished_training_and_refuses_another_one(data_root, t
     # evaluation settings only: the finished model is evaluated again, not retrained
     assert run_variant(_cfg(data_root, *job, "eval.max_examples=10"), out)["status"] == "ok"
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == stamp
-    # another training config: refused (outside a sweep: raised; inside: a failed job)
-    with pytest.raises(ConfigError, match="another config"):
+    # another training config: refused before the dir is touched (a dir holds one run)
+    with pytest.raises(ConfigError, match="holds another run"):
         run_variant(_cfg(data_root, *job, "train.lr=5e-4"), out)
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == stamp
 

@@ -13,6 +13,8 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 # A job dir holds this once its job ended (status ok or failed): the pipeline writes it, the
 # report reads it.
 RESULT = "result.json"
+# A run's resolved config, written by the pipeline when its job starts: whose run the dir holds.
+RUN_CONFIG = "config.json"
 # A fine-tuned job's training record (history, validation, trajectory): the trainer writes it,
 # the pipeline and the report read it.
 TRAIN_METRICS = "train_metrics.json"

@@ -25,11 +25,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import write_json
-from causal_semloss.errors import UserError
+from causal_semloss.errors import ConfigError, UserError
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.evaluate.trajectory import probe_factory
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.paths import RESULT, TRAIN_METRICS
+from causal_semloss.paths import RESULT, RUN_CONFIG, TRAIN_METRICS
 from causal_semloss.run_logger import eval_summary, make_logger
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.cached_lm_stage import prepare_backbone
@@ -38,7 +38,7 @@ from causal_semloss.train.finetune import train
 from causal_semloss.train.trainer import TrainingInterrupted
 
 log = logging.getLogger(__name__)
-CONFIG = "config.json"
+CONFIG = RUN_CONFIG
 
 
 def variant_name(cfg: DictConfig) -> str:
@@ -65,8 +65,9 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
         "trained": bool(cfg.recipe.train),
     }
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    refuse_another_run(cfg, out_dir)  # before anything in the dir is touched
     same_config = _read_json(out_dir / CONFIG) == _as_json(resolved)
-    # A result left by an earlier run in this dir is rewritten at the end either way; a finished
+    # A result left by this run's earlier try is rewritten at the end either way; a finished
     # training is this job's only if made under the same training config (`_trained_earlier`).
     (out_dir / RESULT).unlink(missing_ok=True)
     reuse_training = _trained_earlier(cfg, out_dir, same_config)
@@ -99,7 +100,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     except (TrainingInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # one job's failure must not stop a sweep
-        if isinstance(exc, UserError) and not _in_sweep():
+        if isinstance(exc, UserError) and not in_sweep():
             raise
         log.error("job failed: %s", exc)
         result = {
@@ -129,6 +130,46 @@ def finished_result(cfg: DictConfig, out_dir: str | Path) -> dict | None:
     return result if same else None
 
 
+# What makes a dir's run the same run: these sections of its config, hashed as a checkpoint's
+# config is (bookkeeping such as threads or logging cadence aside), and its recipe. Evaluation
+# settings may change: the same run is scored again (`_trained_earlier`).
+_RUN_IDENTITY = ("seed", "task", "recipe", "data", "model", "loss", "train", "runtime")
+# Files a job of another kind leaves in a dir (an `evaluate`, a training without config.json).
+_OTHER_OUTPUTS = (RESULT, "metrics.json", "predictions", "model", TRAIN_METRICS)
+
+
+def refuse_another_run(cfg: DictConfig, out_dir: Path) -> None:
+    """ConfigError if `out_dir` holds another run than `cfg`'s: one whose config.json differs in
+    what the run is (`_RUN_IDENTITY`: another recipe, seed, lr, ...), or the output of a job that
+    wrote no config.json (`evaluate`). A dir holds one run: its files are never mixed with, or
+    replaced by, another run's, and a refusal leaves every file as it was."""
+    old = _read_json(out_dir / CONFIG)
+    if old is None:
+        found = [name for name in _OTHER_OUTPUTS if (out_dir / name).exists()]
+        if found:
+            raise ConfigError(
+                f"{out_dir} holds another job's output ({', '.join(found)}) and no {CONFIG}; "
+                "a dir holds one run: use a new output dir"
+            )
+        return
+    new = _as_json(OmegaConf.to_container(cfg, resolve=True))
+    if old == new:
+        return
+    try:
+        same = old.get("recipe") == new["recipe"] and run_config_hash(
+            OmegaConf.create(old)
+        ) == run_config_hash(cfg)
+    except Exception:  # a config.json written before some of these keys existed
+        return  # decided later, as before: `_trained_earlier`, the checkpoint's own hash
+    if not same:
+        differs = [k for k in _RUN_IDENTITY if old.get(k) != new.get(k)] or ["train"]
+        raise ConfigError(
+            f"{out_dir} holds another run (its {CONFIG} differs in {', '.join(differs)}); a dir "
+            "holds one run: use a new output dir (hydra.run.dir / hydra.sweep.dir), or delete "
+            "that one"
+        )
+
+
 def _trained_earlier(cfg: DictConfig, out_dir: Path, same_config: bool) -> bool:
     """`out_dir` holds a finished training of `cfg`: its model dir was trained under the same
     training config (or, recorded before model dirs said so, the whole config was the same).
@@ -152,7 +193,7 @@ def _as_json(obj):
     return json.loads(json.dumps(obj))
 
 
-def _in_sweep() -> bool:
+def in_sweep() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 

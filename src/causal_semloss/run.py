@@ -20,27 +20,38 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from causal_semloss.config_checks import checked
-from causal_semloss.errors import exit_on_user_error
+from causal_semloss.errors import UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pipeline import finished_result, run_variant
-from causal_semloss.sweep_stop import run_stoppable, stop_scope
+from causal_semloss.pipeline import finished_result, in_sweep, run_variant
+from causal_semloss.sweep_stop import failed_jobs, note_failed_job, run_stoppable, stop_scope
 
 _DIR_OVERRIDES = ("hydra.sweep.dir=", "hydra.run.dir=")
 
 
 @exit_on_user_error
 def run_job(cfg: DictConfig, out_dir: str) -> None:
+    """One job: skipped when finished earlier; a failure is noted (`note_failed_job`) so the
+    entry point exits non-zero. Outside a sweep a refusal (UserError) is one `error:` line, exit
+    2; in a sweep it is that line and a failed job, and the other jobs run."""
     cfg = checked(cfg)
     done = finished_result(cfg, out_dir)
     if done is not None:
         print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")
         return
-    result = run_variant(cfg, out_dir)
+    try:
+        result = run_variant(cfg, out_dir)
+    except UserError as exc:  # refused before the job touched its dir
+        if not in_sweep():
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        note_failed_job(out_dir)
+        return
     if result["status"] != "ok":
         print(
             f"{result['variant']} seed {result['seed']}: FAILED — {result['error']}",
             file=sys.stderr,
         )
+        note_failed_job(out_dir)
         return
     # An untrained run may be scored on other tasks than its nominal one (eval.tasks).
     task = result["task"] if result["task"] in result["summary"] else next(iter(result["summary"]))
@@ -83,12 +94,16 @@ def main() -> None:
             if stopped() is None:
                 raise
         report = stopped()
+        failed = failed_jobs()
     if report is not None:
         by = f"stopped by {report.signal_name}" if report.signal_name else "stopped"
         if report.resume_override is None:
             print(f"{by} before any job started; rerun the same command", file=sys.stderr)
         else:
             print(f"{by}; resume with: {resume_command(report.resume_override)}", file=sys.stderr)
+        sys.exit(1)
+    if failed:  # after every other job ran: the sweep's exit status says some did not finish
+        print(f"{len(failed)} job(s) failed: {', '.join(failed)}", file=sys.stderr)
         sys.exit(1)
 
 

@@ -30,6 +30,7 @@ STOP_DIR_ENV = "CAUSAL_SEMLOSS_STOP_DIR"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _STOP_FILE = "stop"
 _RESUME_FILE = "resume"
+_FAILED_PREFIX = "failed-"  # one file per failed job, holding its dir
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -82,6 +83,24 @@ def _on_stop_signal(signum: int, frame) -> None:
     stopping = isinstance(sys.exc_info()[1], (TrainingInterrupted, KeyboardInterrupt))
     if first and _STOP.in_job and not stopping:
         raise SweepInterrupted(f"stopped by {signal.Signals(signum).name}")
+
+
+def note_failed_job(job_dir: str | Path) -> None:
+    """Record in the shared stop dir that the job of `job_dir` failed (or was refused), so the
+    entry point exits non-zero once the sweep ends; a no-op outside `stop_scope`."""
+    stop_dir = _stop_dir()
+    if stop_dir is not None:
+        fd, _ = tempfile.mkstemp(prefix=_FAILED_PREFIX, dir=stop_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(str(job_dir))
+
+
+def failed_jobs() -> list[str]:
+    """The dirs of the jobs `note_failed_job` recorded, sorted; call it inside `stop_scope`."""
+    stop_dir = _stop_dir()
+    if stop_dir is None:
+        return []
+    return sorted(p.read_text(encoding="utf-8") for p in stop_dir.glob(f"{_FAILED_PREFIX}*"))
 
 
 def _watch_stop_file(stop_file: Path, done: threading.Event) -> None:

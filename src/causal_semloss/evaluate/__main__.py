@@ -4,21 +4,37 @@ run's task unless set; `eval=paper_tasks`: both paper tasks)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from causal_semloss.config_checks import checked
-from causal_semloss.errors import exit_on_user_error
+from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
-from causal_semloss.paths import CONFIG_DIR
+from causal_semloss.paths import CONFIG_DIR, RESULT, RUN_CONFIG, TRAIN_METRICS
 from causal_semloss.train.cached_lm_stage import prepare_backbone
+
+
+def refuse_a_run_dir(out_dir: str | Path) -> None:
+    """A dir holds one run: `evaluate` writes metrics.json and predictions/, so it refuses a
+    `causal_semloss.run` job's dir (whose files they would replace or sit beside)."""
+    found = [
+        n for n in (RUN_CONFIG, RESULT, TRAIN_METRICS, "model") if (Path(out_dir) / n).exists()
+    ]
+    if found:
+        raise ConfigError(
+            f"{out_dir} holds a run ({', '.join(found)}); evaluate writes its own metrics.json "
+            "and predictions/: use another hydra.run.dir"
+        )
 
 
 @exit_on_user_error
 def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
+    refuse_a_run_dir(out_dir)
     if cfg.eval.model_dir is None:
         prepare_backbone(cfg)  # the pre-train stage of a from-config backbone
     backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)
