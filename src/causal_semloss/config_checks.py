@@ -254,6 +254,20 @@ def validate_eval(ev: EvalConfig) -> None:
     validate_external_paths(ev.external)
 
 
+def require_rows_to_score(ev: EvalConfig) -> None:
+    """An evaluating job (`run`, `evaluate`) scores at least one eval set: a task's suite
+    (eval.tasks x eval.splits) or an external file. One that would score nothing is refused at
+    start, never finished as an "ok" job without a number."""
+    if ev.external:
+        return
+    for key in ("tasks", "splits"):
+        _require(
+            len(ev[key]) > 0,
+            f"eval.{key}",
+            "is empty and eval.external lists no file: this job would score no row",
+        )
+
+
 def validate_external_paths(paths: list[str]) -> None:
     """Every eval.external file exists and can be read, checked at start-up (before any
     training); each is listed once (its metrics key is `<task>/external:<path>`)."""

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from causal_semloss.config_checks import checked
+from causal_semloss.config_checks import checked, require_rows_to_score
 from causal_semloss.errors import UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.pipeline import finished_result, in_sweep, run_variant
@@ -34,6 +34,7 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
     entry point exits non-zero. Outside a sweep a refusal (UserError) is one `error:` line, exit
     2; in a sweep it is that line and a failed job, and the other jobs run."""
     cfg = checked(cfg)
+    require_rows_to_score(cfg.eval)
     done = finished_result(cfg, out_dir)
     if done is not None:
         print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")
@@ -52,6 +53,9 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
             file=sys.stderr,
         )
         note_failed_job(out_dir)
+        return
+    if not result["summary"]:  # eval.tasks=[]: external sets only, in metrics.json
+        print(f"{result['variant']} seed {result['seed']}: scored eval.external -> {out_dir}")
         return
     # An untrained run may be scored on other tasks than its nominal one (eval.tasks).
     task = result["task"] if result["task"] in result["summary"] else next(iter(result["summary"]))

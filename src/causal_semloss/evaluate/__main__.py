@@ -10,7 +10,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from causal_semloss.config_checks import checked
+from causal_semloss.config_checks import checked, require_rows_to_score
 from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
@@ -34,6 +34,7 @@ def refuse_a_run_dir(out_dir: str | Path) -> None:
 @exit_on_user_error
 def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
+    require_rows_to_score(cfg.eval)
     refuse_a_run_dir(out_dir)
     if cfg.eval.model_dir is None:
         prepare_backbone(cfg)  # the pre-train stage of a from-config backbone

@@ -1,0 +1,67 @@
+"""Settings that cannot give a meaningful result are refused at start-up, as one `error:` line
+and exit 2, before any file is written: a job that would score no row, prompt words that cannot
+tell Yes from No, a template without a field the task needs, an unknown device."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from causal_semloss.paths import CONFIG_DIR
+from tests.conftest import TINY_DATA, TINY_MODEL
+
+FAST = [
+    *TINY_DATA,
+    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
+    "model.pretrain.steps=0",
+    "eval.bootstrap=0",
+    "eval.threads=1",
+    "logger=none",
+    "recipe=zero_shot",
+]
+ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
+
+
+def _raw(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=[*FAST, *overrides])
+
+
+def _refused(entry, tmp_path, capsys, *overrides: str) -> str:
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as excinfo:
+        entry(_raw(f"paths.data_root={tmp_path / 'data'}", *overrides), str(out))
+    assert excinfo.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    return lines[0]
+
+
+def _entries():
+    from causal_semloss.evaluate.__main__ import run_evaluation
+    from causal_semloss.run import run_job
+
+    return {"run": run_job, "evaluate": run_evaluation}
+
+
+@pytest.mark.parametrize("entry", ["run", "evaluate"])
+@pytest.mark.parametrize("override", ["eval.tasks=[]", "eval.splits=[]"])
+def test_a_job_that_would_score_no_row_is_refused(tmp_path, capsys, entry, override):
+    line = _refused(_entries()[entry], tmp_path, capsys, override)
+    key = override.split("=")[0]
+    assert f"config {key}: is empty and eval.external lists no file" in line
+
+
+def test_a_run_scoring_external_sets_only_finishes_in_one_line(tmp_path, capsys):
+    from causal_semloss.run import run_job
+
+    path = tmp_path / "ext.jsonl"
+    path.write_text(json.dumps(ROW) + "\n")
+    cfg = _raw(f"paths.data_root={tmp_path / 'data'}", "eval.tasks=[]", f"eval.external=['{path}']")
+    run_job(cfg, str(tmp_path / "out"))  # was a StopIteration after an "ok" result.json
+    assert "scored eval.external" in capsys.readouterr().out
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["status"] == "ok"
