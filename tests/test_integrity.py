@@ -5,7 +5,6 @@ load, a finished run refuses a changed config like an interrupted one, and damag
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 import torch
@@ -99,18 +98,23 @@ def test_a_damaged_checkpoint_without_its_sha256_is_still_one_line(data_root, tm
     checkpoint = _interrupted(data_root, tmp_path / "run")
     (tmp_path / "run" / "checkpoint.json").unlink()
     damage(checkpoint)
-    with pytest.raises(DataError, match="not a readable checkpoint") as error:
+    with pytest.raises(DataError, match="cannot be verified") as error:
         train(_cfg(data_root), tmp_path / "run")
     assert str(checkpoint) in str(error.value) and "\n" not in str(error.value)
 
 
-def test_a_checkpoint_without_its_sha256_resumes_with_a_warning(data_root, tmp_path, caplog):
-    """Written before checkpoints had one, or killed between the checkpoint and its hash."""
-    _interrupted(data_root, tmp_path / "run")
+@pytest.mark.parametrize("flip", [False, True], ids=["intact", "flipped-bit"])
+def test_a_checkpoint_without_its_sha256_is_refused(data_root, tmp_path, flip):
+    """Written before checkpoints had one, killed between the checkpoint and its hash, or the
+    hash deleted: it cannot be verified, so bit flips could train on. Refused, saying what to do."""
+    checkpoint = _interrupted(data_root, tmp_path / "run")
     (tmp_path / "run" / "checkpoint.json").unlink()
-    with caplog.at_level(logging.WARNING):
-        assert train(_cfg(data_root), tmp_path / "run")["resumed"]
-    assert "no sha256" in caplog.text
+    if flip:
+        _flip_byte(checkpoint)
+    with pytest.raises(DataError, match="no checkpoint.json beside it.*delete") as error:
+        train(_cfg(data_root), tmp_path / "run")
+    assert "\n" not in str(error.value) and checkpoint.exists()
+    assert not (tmp_path / "run" / "model").exists()
 
 
 # -- a finished run and a changed config ------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Fine-tuning checkpoints that resume bit-exactly or not at all: weights, optimiser, every RNG
 stream (torch CPU and CUDA, Python, NumPy) and a hash of the config that shapes the run; a
 checkpoint written under another config is refused, and so is one whose bytes differ from the
-sha256 in its sidecar (`checkpoint.json`, written after it). Also the final model dir, written
+sha256 in its sidecar (`checkpoint.json`, written after it) or has no sidecar. Also the final model dir, written
 atomically with the config hash it was trained under (`training.json`), so a finished run
 refuses a changed config like an interrupted one."""
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import random
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.model.backbone import Backbone, save_backbone
 from causal_semloss.model.card import file_sha256
 
-log = logging.getLogger(__name__)
 TRAINING_RECORD = "training.json"  # in the model dir: the config hash it was trained under
 
 # Settings that do not change what a run computes: a checkpoint may resume under other values.
@@ -49,8 +47,8 @@ def sidecar_of(checkpoint: Path) -> Path:
 
 def save_checkpoint(path: Path, cfg: DictConfig, model, optimizer, **state) -> None:
     """The checkpoint, then its sidecar, each atomically. The old sidecar goes first: a crash in
-    between leaves a whole checkpoint without one (resumed with a warning), never a checkpoint
-    beside another one's hash."""
+    between leaves a whole checkpoint without one (refused on resume, with what to do), never a
+    checkpoint beside another one's hash."""
     payload = {
         **state,
         "config_hash": run_config_hash(cfg),
@@ -91,13 +89,16 @@ def _restart_hint(path: Path) -> str:
 
 def verify_checkpoint(path: Path) -> None:
     """`path` matches the sha256 of its sidecar, or DataError. A checkpoint without a sidecar
-    (older than sidecars, or killed between the two writes) is let through with a warning."""
+    (older than sidecars, killed between the two writes, or the sidecar deleted) cannot be
+    verified and is refused too: resuming it unverified could train on from flipped bits."""
     sidecar = sidecar_of(path)
     try:
         expected = json.loads(sidecar.read_text(encoding="utf-8"))["sha256"]
     except FileNotFoundError:
-        log.warning("%s has no sha256 beside it (%s): resuming unverified", path, sidecar.name)
-        return
+        raise DataError(
+            f"{path} has no {sidecar.name} beside it (its sha256), so it cannot be verified; "
+            f"{_restart_hint(path)}"
+        ) from None
     except (ValueError, KeyError, TypeError):  # JSONDecodeError and UnicodeError are ValueErrors
         raise DataError(f"{sidecar}: not a checkpoint sidecar; {_restart_hint(path)}") from None
     if file_sha256(path) != expected:
