@@ -183,6 +183,22 @@ def test_collapse():
     assert mean_of([0.5, None, 1.0]) == pytest.approx(0.75)
 
 
+def test_collapse_needs_a_minimum_number_of_answers():
+    """One answer is always all the same: below eval.collapse_min_answers collapse is unknown."""
+    from causal_semloss.evaluate.evaluation import summarize
+    from tests.conftest import compose_cached
+
+    minimum = compose_cached().eval.collapse_min_answers
+    assert minimum > 1
+    assert is_collapsed(1.0, 0.95, n=1, min_answers=minimum) is None
+    assert is_collapsed(1.0, 0.95, n=minimum, min_answers=minimum) is True
+    one = {"n": 1, "yes_rate": 1.0, "accuracy": 1.0, "balanced_accuracy": 1.0}
+    summary = summarize({"transitivity/test": one}, "transitivity", 0.95, minimum)
+    assert summary["collapsed"] is None and summary["id_n"] == 1
+    many = {**one, "n": minimum}
+    assert summarize({"transitivity/test": many}, "transitivity", 0.95, minimum)["collapsed"]
+
+
 def test_direct_link_baseline():
     rec = {"task": "transitivity", "query": ["A", "B"], "edges": [["A", "B"], ["B", "C"]]}
     assert direct_link(rec) and not direct_link({**rec, "query": ["A", "C"]})

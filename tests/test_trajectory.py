@@ -49,7 +49,8 @@ def test_points_are_recorded_and_survive_a_resume(tmp_path):
     assert {r["set"] for r in full} == {f"dseparation/{s}" for s in ("test", "length", "branching")}
     for row in full:
         assert row["n"] == 10 and 0 <= row["yes_rate"] <= 1
-        assert row["collapsed"] == (max(row["yes_rate"], 1 - row["yes_rate"]) >= 0.95)
+        # 10 answers are below eval.collapse_min_answers: the collapse is unknown, not judged
+        assert cfg.eval.collapse_min_answers > 10 and row["collapsed"] is None
     with pytest.raises(TrainingInterrupted):
         train(cfg, tmp_path / "resumed", interrupt_at=3, probe_factory=probe_factory(cfg))
     resumed = train(cfg, tmp_path / "resumed", probe_factory=probe_factory(cfg))

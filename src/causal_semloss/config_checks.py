@@ -250,6 +250,7 @@ def validate_eval(ev: EvalConfig) -> None:
         )
     _require(ev.bootstrap >= 0, "eval.bootstrap", "must be >= 0")
     _require(0.5 < ev.collapse_threshold <= 1, "eval.collapse_threshold", "must be in (0.5, 1]")
+    _require(ev.collapse_min_answers >= 1, "eval.collapse_min_answers", "must be >= 1")
     _require(ev.max_examples is None or ev.max_examples > 0, "eval.max_examples", "must be > 0")
     validate_external_paths(ev.external)
 

@@ -96,7 +96,11 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
         trained_task = cfg.task.name if cfg.recipe.train else None
         metrics = evaluate(cfg, backbone, out_dir, trained_task=trained_task, runtime=runtime)
         result = {**base, "status": "ok", "summary": metrics["summary"]}
-        logger.summary(eval_summary(metrics, cfg.task.name, cfg.eval.collapse_threshold))
+        logger.summary(
+            eval_summary(
+                metrics, cfg.task.name, cfg.eval.collapse_threshold, cfg.eval.collapse_min_answers
+            )
+        )
     except (TrainingInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # one job's failure must not stop a sweep

@@ -86,7 +86,9 @@ SPLIT_METRICS = ("yes_rate", "true_yes_rate", "accuracy", "balanced_accuracy", "
 BASELINE_METRICS = ("accuracy", "balanced_accuracy", "mcc")
 
 
-def eval_summary(metrics: dict, own_task: str, collapse_threshold: float) -> dict[str, Any]:
+def eval_summary(
+    metrics: dict, own_task: str, collapse_threshold: float, collapse_min_answers: int = 1
+) -> dict[str, Any]:
     """The W&B summary of one evaluation (metrics.json): per task its headline numbers
     (`eval/<task>/<k>`), per built-in split `eval/<task>/<split>/<metric>` and the trivial
     baselines' `baseline/<task>/<split>/<name>/<metric>`, and for the variant's own task
@@ -109,7 +111,9 @@ def eval_summary(metrics: dict, own_task: str, collapse_threshold: float) -> dic
         values = {**entry, "true_yes_rate": truth}
         out.update({f"eval/{key}/{m}": values.get(m) for m in SPLIT_METRICS})
         if split in ("test", *OOD_SPLITS):
-            hit = is_collapsed(entry.get("yes_rate"), collapse_threshold)
+            hit = is_collapsed(
+                entry.get("yes_rate"), collapse_threshold, entry.get("n"), collapse_min_answers
+            )
             collapsed[task] = collapsed.get(task, 0) + int(bool(hit))
     for name, per_split in metrics.get("baselines", {}).items():
         for key, entry in per_split.items():

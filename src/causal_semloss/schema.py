@@ -237,6 +237,7 @@ class EvalConfig:
     min_shared_prefix: int | None = MISSING
     bootstrap: int = MISSING
     collapse_threshold: float = MISSING
+    collapse_min_answers: int = MISSING
     max_examples: int | None = MISSING
     model_dir: str | None = MISSING
     data: dict[str, Any] = MISSING

@@ -184,7 +184,10 @@ def evaluate(
         "trained_task": trained_task,
         "splits": splits,
         "summary": {
-            task: summarize(splits, task, cfg.eval.collapse_threshold) for task in cfg.eval.tasks
+            task: summarize(
+                splits, task, cfg.eval.collapse_threshold, cfg.eval.collapse_min_answers
+            )
+            for task in cfg.eval.tasks
         },
         "baselines": baselines,
     }
@@ -201,8 +204,9 @@ def _by_kind(records: list[dict], predicted: list[bool], truth: list[bool]) -> d
     return {kind: binary_metrics(p, t)["accuracy"] for kind, (p, t) in sorted(kinds.items())}
 
 
-def summarize(splits: dict, task: str, threshold: float) -> dict:
-    """The headline numbers of one task: did it learn (ID), OOD mean, adversarial, collapse."""
+def summarize(splits: dict, task: str, threshold: float, min_answers: int) -> dict:
+    """The headline numbers of one task: did it learn (ID), OOD mean, adversarial, collapse
+    (None below `min_answers` ID answers; `id_n` says how many there were)."""
     test = splits.get(f"{task}/test", {})
     ood = [splits[f"{task}/{s}"] for s in OOD_SPLITS if f"{task}/{s}" in splits]
     adversarial = splits.get(f"{task}/adversarial", {})
@@ -210,7 +214,8 @@ def summarize(splits: dict, task: str, threshold: float) -> dict:
         "id_accuracy": test.get("accuracy"),
         "id_balanced_accuracy": test.get("balanced_accuracy"),
         "id_yes_rate": test.get("yes_rate"),
-        "collapsed": is_collapsed(test.get("yes_rate"), threshold),
+        "id_n": test.get("n"),
+        "collapsed": is_collapsed(test.get("yes_rate"), threshold, test.get("n"), min_answers),
         "ood_accuracy": mean_of([s["accuracy"] for s in ood]),
         "ood_balanced_accuracy": mean_of([s["balanced_accuracy"] for s in ood]),
         "ood_f1": mean_of([s["f1"] for s in ood]),

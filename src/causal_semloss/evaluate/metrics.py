@@ -174,9 +174,13 @@ def bootstrap_ci(
     return cis
 
 
-def is_collapsed(yes_rate: float | None, threshold: float) -> bool | None:
-    """Collapsed: at least `threshold` of the answers are the same (PAPER.md "Our additions")."""
-    if yes_rate is None:
+def is_collapsed(
+    yes_rate: float | None, threshold: float, n: int | None = None, min_answers: int = 1
+) -> bool | None:
+    """Collapsed: at least `threshold` of the answers are the same (PAPER.md "Our additions").
+    None (unknown) without a yes-rate, or from fewer than `min_answers` answers (`n`): one
+    answer is always 100% the same, which says nothing about a collapse."""
+    if yes_rate is None or (n is not None and n < min_answers):
         return None
     return max(yes_rate, 1 - yes_rate) >= threshold
 

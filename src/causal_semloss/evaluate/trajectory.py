@@ -65,7 +65,10 @@ class TrajectoryProbe:
                     "balanced_accuracy": metrics["balanced_accuracy"],
                     "mcc": metrics["mcc"],
                     "collapsed": is_collapsed(
-                        metrics["yes_rate"], self.cfg.eval.collapse_threshold
+                        metrics["yes_rate"],
+                        self.cfg.eval.collapse_threshold,
+                        len(encoded),
+                        self.cfg.eval.collapse_min_answers,
                     ),
                 }
             )
