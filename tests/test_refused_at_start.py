@@ -65,3 +65,37 @@ def test_a_run_scoring_external_sets_only_finishes_in_one_line(tmp_path, capsys)
     assert "scored eval.external" in capsys.readouterr().out
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.prompt.yes_word=No"], "config model.prompt.yes_word: 'No' is the no_word 'No'"),
+        (["model.prompt.yes_word=no"], "config model.prompt.yes_word: 'no' is the no_word 'No'"),
+        (["model.prompt.yes_word=' '"], "config model.prompt.yes_word: must not be empty"),
+        (["model.prompt.template='{premise}\n'"], "model.prompt.template: has no {hypothesis}"),
+        (["model.prompt.template='{hypothesis}'"], "model.prompt.template: has no {premise}"),
+        (["model.prompt.template='{premise} {hypothesis} {x}'"], "fields no task fills: ['x']"),
+        (["model.prompt.answer=Yes"], "model.prompt.answer: has no {label} to fill"),
+    ],
+)
+def test_prompt_settings_that_cannot_tell_yes_from_no_are_refused(
+    tmp_path, capsys, overrides, message
+):
+    from causal_semloss.run import run_job
+
+    assert message in _refused(run_job, tmp_path, capsys, *overrides)
+
+
+def test_answer_words_the_tokenizer_cannot_tell_apart_are_refused(monkeypatch):
+    import causal_semloss.model.backbone as backbone
+    from causal_semloss.errors import ConfigError
+    from tests.conftest import compose_cfg
+
+    # a character the tiny vocabulary lacks: its unknown token, the same for any such word
+    with pytest.raises(ConfigError, match="'∀' is not in the vocabulary"):
+        backbone.load_backbone(compose_cfg([*FAST, "model.prompt.yes_word='∀'"]))
+    # two words one token (a normalising tokenizer: case, width): refused by id
+    monkeypatch.setattr(backbone, "answer_token_id", lambda tokenizer, word, where=None: 7)
+    with pytest.raises(ConfigError, match="'Yes' and no_word 'No' are the same token"):
+        backbone.load_backbone(compose_cfg(FAST))

@@ -35,14 +35,17 @@ class Backbone:
 
 
 def answer_token_id(tokenizer: PreTrainedTokenizerBase, word: str, where=None) -> int:
-    """The single token id of `word` as it follows the prompt; error if it splits."""
+    """The single token id of `word` as it follows the prompt; error if it splits or is the
+    tokenizer's unknown token (a word its vocabulary lacks)."""
     ids = tokenizer.encode(word, add_special_tokens=False)
+    origin = f"tokenizer of {where}" if where else "tokenizer"
     if len(ids) != 1:
         pieces = tokenizer.convert_ids_to_tokens(ids)
-        origin = f"tokenizer of {where}" if where else "tokenizer"
         raise ConfigError(
             f"{origin} splits {word!r} into {len(ids)} tokens {pieces}; it must be one token"
         )
+    if tokenizer.unk_token_id is not None and ids[0] == tokenizer.unk_token_id:
+        raise ConfigError(f"{word!r} is not in the vocabulary of the {origin} (its unknown token)")
     return ids[0]
 
 
@@ -194,6 +197,14 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     where = from_dir or (cfg.model.backbone_dir if converted else None)
     yes_id = answer_token_id(tokenizer, cfg.model.prompt.yes_word, where)
     no_id = answer_token_id(tokenizer, cfg.model.prompt.no_word, where)
+    if yes_id == no_id:  # e.g. two words the vocabulary lacks, both its unknown token
+        origin = f"tokenizer of {where}" if where else "tokenizer"
+        raise ConfigError(
+            f"model.prompt.yes_word {cfg.model.prompt.yes_word!r} and no_word "
+            f"{cfg.model.prompt.no_word!r} are the same token "
+            f"({tokenizer.convert_ids_to_tokens(yes_id)!r}) of the {origin}: Yes and No could "
+            "not be told apart"
+        )
     if from_dir is None and cfg.model.lora is not None:
         model = _apply_lora(model, cfg.model.lora)
     return Backbone(model=model, tokenizer=tokenizer, yes_id=yes_id, no_id=no_id)
