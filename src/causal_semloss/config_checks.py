@@ -5,13 +5,13 @@ type system cannot express. Every failure is one ConfigError line naming the fie
 from __future__ import annotations
 
 import math
-import string
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.input_files import require_input_file
+from causal_semloss.prompt_checks import validate_prompt
 from causal_semloss.schema import (
     ALL_SPLITS,
     GENERATED_SPLITS,
@@ -131,39 +131,6 @@ def validate_model(model: ModelConfig) -> None:
     _require(pc.corpus_per_task > 0, "model.pretrain.corpus_per_task", "must be > 0")
     for task in pc.tasks:
         _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
-
-
-# The fields every task fills (model/batches.py): a template without one scores every question
-# on the same text, a fake collapse; a field no task fills is a KeyError at the first row.
-PROMPT_FIELDS = {"template": ("premise", "hypothesis"), "answer": ("label",)}
-
-
-def validate_prompt(prompt) -> None:
-    """Each template holds exactly the fields the tasks fill, and the yes and no words differ
-    (the same word, or the same word in another case, scores every question one way; that they
-    are different tokens is checked when the tokenizer is loaded)."""
-    for key, needed in PROMPT_FIELDS.items():
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(prompt[key]) if f is not None}
-        except ValueError as exc:
-            raise ConfigError(f"config model.prompt.{key}: not a template ({exc})") from None
-        missing = [f for f in needed if f not in fields]
-        named = ", ".join("{" + f + "}" for f in missing)
-        _require(not missing, f"model.prompt.{key}", f"has no {named} to fill")
-        unknown = sorted(fields - set(needed))
-        _require(
-            not unknown,
-            f"model.prompt.{key}",
-            f"has fields no task fills: {unknown} (known: {list(needed)})",
-        )
-    yes, no = prompt.yes_word, prompt.no_word
-    for key, word in (("yes_word", yes), ("no_word", no)):
-        _require(bool(word.strip()), f"model.prompt.{key}", "must not be empty")
-    _require(
-        yes.strip().casefold() != no.strip().casefold(),
-        "model.prompt.yes_word",
-        f"{yes!r} is the no_word {no!r}: every answer would be both",
-    )
 
 
 def validate_training(cfg: DictConfig) -> None:
