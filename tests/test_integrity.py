@@ -149,6 +149,24 @@ def test_a_job_reuses_its_finished_training_and_refuses_another_one(data_root, t
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == stamp
 
 
+# -- fine-tuned model dirs -------------------------------------------------------------------------
+def test_a_fine_tuned_model_dir_is_carded_and_a_flipped_bit_is_refused(data_root, tmp_path):
+    from causal_semloss.model.backbone import load_backbone
+    from causal_semloss.train.checkpoints import save_model_dir
+
+    cfg, model_dir = _cfg(data_root), tmp_path / "run" / "model"
+    save_model_dir(load_backbone(cfg), model_dir, cfg)
+    card = json.loads((model_dir / "card.json").read_text())
+    assert {"model.safetensors", "training.json", "config.json"} <= set(card["files_sha256"])
+    load_backbone(cfg, from_dir=model_dir)  # intact: loads
+    _flip_byte(model_dir / "model.safetensors")
+    with pytest.raises(ConfigError, match="model.safetensors: sha256 does not match"):
+        load_backbone(cfg, from_dir=model_dir)
+    (model_dir / "card.json").unlink()
+    with pytest.raises(ConfigError, match="has no card.json .*cannot be verified"):
+        load_backbone(cfg, from_dir=model_dir)
+
+
 # -- cached pre-trained backbones -------------------------------------------------------------------
 CACHED = [
     *TINY_DATA,

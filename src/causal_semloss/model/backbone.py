@@ -163,6 +163,7 @@ def load_backbone(cfg: DictConfig, from_dir: str | Path | None = None) -> Backbo
     """The model + tokenizer `cfg.model` describes, or a fine-tuned one saved in `from_dir`."""
     torch.manual_seed(cfg.seed)
     if from_dir is not None:
+        check_model_dir_card(Path(from_dir))
         model, tokenizer = load_saved(from_dir, cfg)
     elif cfg.model.source == "config" and cfg.model.pretrain.steps > 0:
         directory = pretrained_dir(cfg)
@@ -223,10 +224,27 @@ def load_saved(model_dir: str | Path, cfg: DictConfig | None = None):
     return model, tokenizer
 
 
-def save_backbone(backbone: Backbone, out_dir: str | Path) -> None:
-    """Save merged weights (safetensors) + tokenizer, so evaluation never needs peft."""
+def save_backbone(backbone: Backbone, out_dir: str | Path, card: dict | None = None) -> None:
+    """Save merged weights (safetensors) + tokenizer, so evaluation never needs peft, and last a
+    card (`card` + the sha256 of every file then in `out_dir`) that loading checks."""
+    from causal_semloss.model.card import write_card
+
     model = backbone.model
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
     model.save_pretrained(str(out_dir))
     backbone.tokenizer.save_pretrained(str(out_dir))
+    write_card(Path(out_dir), {"kind": "saved model", **(card or {})})
+
+
+def check_model_dir_card(model_dir: Path) -> None:
+    """A saved model dir (`eval.model_dir`, a run's model/) is loaded only if its card's hashes
+    match its files: a bit flip in model.safetensors is refused, never evaluated silently."""
+    from causal_semloss.model.card import CARD, read_card
+
+    if model_dir.is_dir() and not (model_dir / CARD).exists():
+        raise ConfigError(
+            f"model dir {model_dir} has no {CARD} (the sha256 of its files): saved before model "
+            "dirs were carded, or not by this suite, so its weights cannot be verified"
+        )
+    read_card(model_dir)

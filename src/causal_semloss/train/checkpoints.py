@@ -138,10 +138,14 @@ def load_checkpoint(path: Path, cfg: DictConfig, model, optimizer, device) -> di
 
 def save_model_dir(backbone: Backbone, target: Path, cfg: DictConfig) -> None:
     """The fine-tuned model (safetensors + tokenizer) at `target`, assembled beside it and renamed
-    into place, so a crash never leaves half a model; with the config hash it was trained under."""
+    into place, so a crash never leaves half a model; with the config hash it was trained under
+    and a card of every file's sha256 (checked when it is loaded)."""
+    config_hash = run_config_hash(cfg)
     with atomic_dir(target) as staging:
-        save_backbone(backbone, staging)
-        write_json(staging / TRAINING_RECORD, {"config_hash": run_config_hash(cfg)})
+        write_json(staging / TRAINING_RECORD, {"config_hash": config_hash})
+        save_backbone(
+            backbone, staging, card={"kind": "fine-tuned model", "config_hash": config_hash}
+        )
 
 
 def trained_under(model_dir: Path) -> str | None:
