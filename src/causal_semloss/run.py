@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.config_checks import checked, require_rows_to_score
 from causal_semloss.errors import UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
@@ -91,6 +92,7 @@ def run_app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    exit_on_user_error(check_overrides)(sys.argv[1:])
     with stop_scope() as stopped:
         try:
             run_app()

@@ -6,6 +6,7 @@ import hydra
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from causal_semloss.cli_overrides import hydra_entry
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data, split_sizes
 from causal_semloss.errors import exit_on_user_error
@@ -33,8 +34,11 @@ def generate(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> None:
     generate(cfg)
+
+
+main = hydra_entry(hydra_main)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from causal_semloss.cli_overrides import hydra_entry
 from causal_semloss.config_checks import checked, require_rows_to_score
 from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
 from causal_semloss.paths import CONFIG_DIR, RESULT, RUN_CONFIG, TRAIN_METRICS
+from causal_semloss.runtime import Runtime
 from causal_semloss.train.cached_lm_stage import prepare_backbone
 
 
@@ -34,6 +36,7 @@ def refuse_a_run_dir(out_dir: str | Path) -> None:
 @exit_on_user_error
 def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
+    Runtime.of(cfg)  # an unknown device is refused before any model is built
     require_rows_to_score(cfg.eval)
     refuse_a_run_dir(out_dir)
     if cfg.eval.model_dir is None:
@@ -53,8 +56,11 @@ def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> None:
     run_evaluation(cfg, HydraConfig.get().runtime.output_dir)
+
+
+main = hydra_entry(hydra_main)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from causal_semloss.cli_overrides import hydra_entry
 from causal_semloss.config_checks import checked
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
@@ -41,8 +42,11 @@ def run_training(cfg: DictConfig, out_dir: str) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> None:
     run_training(cfg, HydraConfig.get().runtime.output_dir)
+
+
+main = hydra_entry(hydra_main)
 
 
 if __name__ == "__main__":
