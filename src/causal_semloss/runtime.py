@@ -16,9 +16,15 @@ def resolve_device(name: str) -> torch.device:
     """`auto` is CUDA when there is one; `cuda` without one is an error, never a CPU fallback."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("runtime.device=cuda but no CUDA device is available")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:  # torch's message lists every device type it knows: too long a line
+        raise ConfigError(
+            f"config runtime.device: unknown device {name!r}; expected auto, cpu, cuda or cuda:N"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"runtime.device={name} but no CUDA device is available")
+    return device
 
 
 @dataclass(frozen=True)

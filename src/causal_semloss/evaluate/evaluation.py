@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from causal_semloss.atomic import write_json, write_jsonl
+from causal_semloss.atomic import atomic_dir, remove_stale_staging, write_json, write_jsonl
 from causal_semloss.data.records import truth
 from causal_semloss.errors import ConfigError
 from causal_semloss.evaluate.baselines import BASELINES
@@ -136,7 +136,14 @@ def evaluate(
     total = sum(len(s.records) for s in sets)
     splits: dict[str, dict] = {}
     baselines: dict[str, dict] = {name: {} for name in BASELINES}
-    with tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar:
+    # predictions/ is assembled aside and renamed into place when every set is scored, then
+    # metrics.json is written: an interrupted evaluation leaves the previous pair (or none).
+    remove_stale_staging(out_dir / "predictions")  # of an evaluation killed mid-write
+    with (
+        atomic_dir(out_dir / "predictions") as predictions,
+        tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar,
+    ):
+        predictions.chmod(0o755)  # as a dir made with mkdir, not mkdtemp's 0o700
         for eval_set in sets:
             encoded = encode_capped(eval_set, backbone.tokenizer, cfg)
             if not eval_set.records:
@@ -156,7 +163,7 @@ def evaluate(
                 }
                 for r, p, m in zip(eval_set.records, predicted, margins, strict=True)
             ]
-            write_jsonl(out_dir / "predictions" / eval_set.predictions_file, rows)
+            write_jsonl(predictions / eval_set.predictions_file, rows)
             seed = bootstrap_seed(cfg.seed, eval_set.key)  # not the set's position in `sets`
             entry = split_metrics(predicted, answers, cfg, seed=seed)
             if eval_set.external:
