@@ -30,6 +30,7 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.atomic import atomic_path
+from causal_semloss.cli_overrides import hydra_entry
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import config_for_task
 from causal_semloss.data.splits import generate_split, split_rng
@@ -272,8 +273,11 @@ def run_pretrain(cfg: DictConfig) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> None:
     run_pretrain(cfg)
+
+
+main = hydra_entry(hydra_main)
 
 
 if __name__ == "__main__":
