@@ -99,3 +99,15 @@ def test_answer_words_the_tokenizer_cannot_tell_apart_are_refused(monkeypatch):
     monkeypatch.setattr(backbone, "answer_token_id", lambda tokenizer, word, where=None: 7)
     with pytest.raises(ConfigError, match="'Yes' and no_word 'No' are the same token"):
         backbone.load_backbone(compose_cfg(FAST))
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_the_checker_refuses_a_max_nodes_below_one(tmp_path, capsys, value):
+    from causal_semloss.data.check import main
+
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(ROW) + "\n")
+    with pytest.raises(SystemExit) as excinfo:
+        main([str(path), "--task", "transitivity", "--max-nodes", value])
+    assert excinfo.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: --max-nodes must be > 0, got {value}"

@@ -14,7 +14,7 @@ import argparse
 import json
 
 from causal_semloss.data.external import check_external
-from causal_semloss.errors import exit_on_user_error
+from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.schema import TASKS
 
 
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     args = parser.parse_args(argv)
+    if args.max_nodes is not None and args.max_nodes <= 0:  # as data.max_nodes: > 0
+        raise ConfigError(f"--max-nodes must be > 0, got {args.max_nodes}")
     summary = check_external(args.file, args.task, max_nodes=args.max_nodes)
     print(f"{args.file}: {summary['n']} rows, {summary['valid']} valid")
     for reason, count in summary["invalid"].items():
