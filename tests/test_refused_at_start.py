@@ -111,3 +111,10 @@ def test_the_checker_refuses_a_max_nodes_below_one(tmp_path, capsys, value):
         main([str(path), "--task", "transitivity", "--max-nodes", value])
     assert excinfo.value.code == 2
     assert capsys.readouterr().err.strip() == f"error: --max-nodes must be > 0, got {value}"
+
+
+def test_run_refuses_eval_model_dir_which_only_evaluate_reads(tmp_path, capsys):
+    from causal_semloss.run import run_job
+
+    line = _refused(run_job, tmp_path, capsys, f"eval.model_dir={tmp_path / 'model'}")
+    assert line.startswith("error: config eval.model_dir=") and "causal_semloss.evaluate" in line

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 
 from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.config_checks import checked, require_rows_to_score
-from causal_semloss.errors import UserError, exit_on_user_error, one_line
+from causal_semloss.errors import ConfigError, UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.pipeline import finished_result, in_sweep, run_variant
 from causal_semloss.sweep_stop import failed_jobs, note_failed_job, run_stoppable, stop_scope
@@ -36,6 +36,11 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
     2; in a sweep it is that line and a failed job, and the other jobs run."""
     cfg = checked(cfg)
     require_rows_to_score(cfg.eval)
+    if cfg.eval.model_dir is not None:  # never silently scored on another model than asked
+        raise ConfigError(
+            f"config eval.model_dir={cfg.eval.model_dir}: read by `evaluate` only; a run scores "
+            "the model it trains (or, untrained, model=...): use causal_semloss.evaluate"
+        )
     done = finished_result(cfg, out_dir)
     if done is not None:
         print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")
