@@ -49,6 +49,11 @@ def test_known_options_and_other_overrides_pass(tmp_path):
     )
 
 
+def test_another_config_dir_leaves_the_groups_to_hydra(tmp_path):
+    check_overrides(["--config-dir", str(tmp_path), "experiment=mine"])
+    check_overrides([f"hydra.searchpath=[file://{tmp_path}]", "experiment=mine"])
+
+
 def _main_exits(monkeypatch, capsys, module: str, *args: str) -> tuple[int, str]:
     import importlib
 

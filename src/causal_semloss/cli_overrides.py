@@ -13,6 +13,7 @@ from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
 
 _DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+_OTHER_CONFIG_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
 
 
 def check_overrides(args: list[str], config_dir: Path = CONFIG_DIR) -> None:
@@ -23,6 +24,11 @@ def check_overrides(args: list[str], config_dir: Path = CONFIG_DIR) -> None:
     from hydra.errors import HydraException
 
     parser = OverridesParser.create()
+    # Another config dir or search path may add options: then Hydra alone knows the groups.
+    other_configs = any(
+        a.split("=")[0] in _OTHER_CONFIG_FLAGS or a.lstrip("+").startswith("hydra.searchpath")
+        for a in args
+    )
     for arg in args:
         if arg.startswith("-") or "=" not in arg:
             continue
@@ -37,7 +43,7 @@ def check_overrides(args: list[str], config_dir: Path = CONFIG_DIR) -> None:
                 raise ConfigError(f"{key}={path}: exists and is not a dir")
             continue
         group = config_dir / key
-        if override.is_delete() or key.startswith("hydra") or not group.is_dir():
+        if other_configs or override.is_delete() or key.startswith("hydra") or not group.is_dir():
             continue
         values = (
             list(override.sweep_string_iterator())
