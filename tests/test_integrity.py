@@ -349,3 +349,38 @@ def test_the_train_cli_turns_a_damaged_checkpoint_into_one_error_line(data_root,
     assert stop.value.code == 2
     [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error: ")]
     assert str(checkpoint) in line and "sha256" in line
+
+
+def test_a_rerun_refuses_a_damaged_finished_model_before_touching_the_dir(data_root, tmp_path):
+    """The job's finished training is evaluated again (only evaluation settings changed): a
+    model dir that fails its card is refused while result.json and config.json stay as they were;
+    a model dir from before cards can be carded by hand."""
+    import subprocess
+    import sys
+
+    from omegaconf import OmegaConf
+
+    from causal_semloss.model.backbone import load_backbone
+    from causal_semloss.pipeline import run_variant
+    from causal_semloss.train.checkpoints import save_model_dir
+
+    cfg, out = _cfg(data_root, "recipe=baseline", *QUICK_EVAL), tmp_path / "job"
+    save_model_dir(load_backbone(cfg), out / "model", cfg)
+    (out / "train_metrics.json").write_text("{}")
+    (out / "config.json").write_text(json.dumps(OmegaConf.to_container(cfg, resolve=True)))
+    (out / "result.json").write_text('{"status": "ok"}')
+    _flip_byte(out / "model" / "model.safetensors")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(ConfigError, match="sha256 does not match"):
+        run_variant(_cfg(data_root, "recipe=baseline", *QUICK_EVAL, "eval.max_examples=10"), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    (out / "model" / "card.json").unlink()
+    with pytest.raises(ConfigError, match="python -m causal_semloss.model.card"):
+        load_backbone(cfg, from_dir=out / "model")
+    done = subprocess.run(
+        [sys.executable, "-m", "causal_semloss.model.card", str(out / "model")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    load_backbone(cfg, from_dir=out / "model")  # carded as it now is

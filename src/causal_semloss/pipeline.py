@@ -28,7 +28,7 @@ from causal_semloss.atomic import write_json
 from causal_semloss.errors import ConfigError, UserError
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.evaluate.trajectory import probe_factory
-from causal_semloss.model.backbone import load_backbone
+from causal_semloss.model.backbone import check_model_dir_card, load_backbone
 from causal_semloss.paths import RESULT, RUN_CONFIG, TRAIN_METRICS
 from causal_semloss.run_logger import eval_summary, make_logger
 from causal_semloss.runtime import Runtime
@@ -67,10 +67,13 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     refuse_another_run(cfg, out_dir)  # before anything in the dir is touched
     same_config = _read_json(out_dir / CONFIG) == _as_json(resolved)
-    # A result left by this run's earlier try is rewritten at the end either way; a finished
-    # training is this job's only if made under the same training config (`_trained_earlier`).
-    (out_dir / RESULT).unlink(missing_ok=True)
+    # A finished training is this job's only if made under the same training config
+    # (`_trained_earlier`); a damaged one (or one without a card) is refused before any file here
+    # is touched. A result left by this run's earlier try is rewritten at the end either way.
     reuse_training = _trained_earlier(cfg, out_dir, same_config)
+    if cfg.recipe.train and reuse_training:
+        check_model_dir_card(out_dir / "model")
+    (out_dir / RESULT).unlink(missing_ok=True)
     write_json(out_dir / CONFIG, resolved)
     # One W&B run per job: training curves, then the evaluation summary. Its config carries the
     # run's name too, which the dashboard groups by.

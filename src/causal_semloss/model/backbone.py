@@ -245,6 +245,7 @@ def check_model_dir_card(model_dir: Path) -> None:
     if model_dir.is_dir() and not (model_dir / CARD).exists():
         raise ConfigError(
             f"model dir {model_dir} has no {CARD} (the sha256 of its files): saved before model "
-            "dirs were carded, or not by this suite, so its weights cannot be verified"
+            "dirs were carded, or not by this suite, so its weights cannot be verified (if you "
+            f"trust it: python -m causal_semloss.model.card {model_dir})"
         )
     read_card(model_dir)

@@ -93,6 +93,17 @@ def write_card(directory: Path, card: dict) -> None:
     write_json(directory / CARD, card)
 
 
+def card_model_dir(directory: Path) -> None:
+    """Card a saved model dir from before model dirs were carded (`save_backbone` cards each new
+    one): the sha256 of its files as they are now, so only a dir one trusts."""
+    if (directory / CARD).exists():
+        raise ConfigError(f"{directory} already has a {CARD}")
+    if not (directory / WEIGHTS).is_file():
+        raise ConfigError(f"{directory} has no {WEIGHTS}: not a saved model dir")
+    write_card(directory, {"kind": "saved model", "carded_after_saving": True})
+    print(f"carded {directory}")
+
+
 def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
     """Weights + tokenizer + card, assembled beside `target` and renamed into place."""
     with atomic_dir(target) as staging:
@@ -102,3 +113,12 @@ def write_backbone(model, tokenizer, target: Path, card: dict) -> None:
         os.chmod(staging, 0o755)
         for file in staging.iterdir():
             os.chmod(file, 0o644)
+
+
+if __name__ == "__main__":  # python -m causal_semloss.model.card MODEL_DIR...
+    import sys
+
+    from causal_semloss.errors import exit_on_user_error
+
+    for arg in sys.argv[1:]:
+        exit_on_user_error(card_model_dir)(Path(arg))
