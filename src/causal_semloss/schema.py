@@ -270,6 +270,8 @@ class ReportConfig:
     paper_rescored: PaperRescoredConfig = field(default_factory=PaperRescoredConfig)
     # The paper's row names, by task then recipe; any other run is named <task>_<recipe>.
     paper_rows: dict[str, Any] = MISSING
+    # Config keys (and everything under them) in which seeds of one arm may differ.
+    same_arm_ignores: list[str] = MISSING
 
 
 @dataclass

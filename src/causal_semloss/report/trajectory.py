@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from causal_semloss.report.collapse import split_collapsed  # noqa: E402
 from causal_semloss.report.plots import PALETTE, _save  # noqa: E402
 from causal_semloss.report.settings import backbone  # noqa: E402
 from causal_semloss.report.sweep import Job  # noqa: E402
@@ -57,7 +58,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
             continue
         threshold = threshold_of(job)
         trained = bool(job.result.get("trained"))
-        role = job.recipe
+        role = job.role
         tasks = job.tasks
         for task in tasks:
             for split in ALL_SPLITS:
@@ -65,12 +66,13 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
                 if entry is None:
                     continue
                 point = {**entry, "split": split}
-                point["collapsed"] = _collapsed(entry["yes_rate"], threshold)
+                point["collapsed"] = _collapsed(split, entry, threshold)
                 examples = (job.train_metrics or {}).get("examples_seen", 0) if trained else 0
                 rows.append(_row(job, task, role, point, examples, final=True))
         for probe in (job.train_metrics or {}).get("trajectory", []):
             task, split = probe["set"].split("/", 1)
             point = {**probe, "split": split, "true_yes": probe["true_yes_rate"] * probe["n"]}
+            point["collapsed"] = _collapsed(split, point, threshold)
             rows.append(_row(job, task, role, point, probe["examples"], final=False))
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -78,8 +80,11 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
     return frame.sort_values([*KEYS, "final", "seed"]).reset_index(drop=True)
 
 
-def _collapsed(yes_rate: float | None, threshold: float) -> bool | None:
-    return None if yes_rate is None else max(yes_rate, 1 - yes_rate) >= threshold
+def _collapsed(split: str, entry: dict, threshold: float) -> bool | None:
+    """The report's one rule (`report.collapse`) on one scored split."""
+    n = entry.get("n")
+    true_rate = entry["true_yes"] / n if n else None
+    return split_collapsed(split, entry.get("yes_rate"), true_rate, threshold)
 
 
 def has_trajectories(frame: pd.DataFrame) -> bool:
