@@ -77,7 +77,10 @@ def _job(tmp_path, seed, role, points, final_yes):
             "seed": seed,
             "model": "m",
         },
-        metrics={"splits": {"dseparation/test": split_entry(final_yes)}, "summary": {}},
+        metrics={
+            "splits": {"dseparation/test": split_entry(final_yes)},
+            "summary": {"dseparation": {}},
+        },
         train_metrics={
             "examples_seen": 64,
             "trajectory": [

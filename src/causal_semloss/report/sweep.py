@@ -51,6 +51,11 @@ class Job:
         )
 
     @property
+    def unknown(self) -> bool:
+        """No run's record to place it by (missing or malformed): listed, in no row."""
+        return self.result.get("status") in (MISSING, MALFORMED)
+
+    @property
     def missing(self) -> bool:
         """A job the sweep started or listed that never wrote a result (killed, still running)."""
         return self.result.get("status") == MISSING

@@ -49,7 +49,7 @@ def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:
     """Jobs by (data setting, backbone, variant): seeds of one arm, never two backbones."""
     groups: dict[tuple[str, str, str], list[Job]] = {}
     for job in jobs:
-        if job.missing:  # never ran to a result: listed under Failed jobs, in no row
+        if job.unknown:  # no result to place it by: listed under Failed jobs, in no row
             continue
         key = (job.result.get("data", "?"), backbone(job), job.arm)
         groups.setdefault(key, []).append(job)
