@@ -38,6 +38,7 @@ from causal_semloss.report.tables import (
     per_split_table,
 )
 from causal_semloss.report.trajectory import (
+    answer_weight_frame,
     trajectory_frame,
     trajectory_plots,
     trajectory_section,
@@ -104,7 +105,9 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         tables["claims"] = claims_table(runs, claims_cfg)
     trajectories = trajectory_frame(jobs, collapse_threshold)
     exposure = paper_numbers()["training_exposure"]["examples_seen"]
-    trajectory_figures = trajectory_plots(trajectories, out_dir, exposure)
+    trajectory_figures = trajectory_plots(
+        trajectories, out_dir, exposure, answer_weight_frame(jobs)
+    )
     if trajectory_figures:
         tables["trajectory"] = trajectories
         tables["trajectory_summary"] = trajectory_summary(trajectories)

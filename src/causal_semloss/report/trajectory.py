@@ -116,8 +116,55 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | None) -> list[Path]:
-    """One figure per (backbone, task): a row per quantity, a column per split."""
+def answer_weight_frame(jobs: list[Job]) -> pd.DataFrame:
+    """Per (backbone, task, role, examples seen): the answer token's logged weight in the
+    objective relative to one text token (train history `answer_weight`), mean over seeds — the
+    re-weighting a λ·L_sem term does, drawn beside the trajectory it may explain."""
+    rows = []
+    for job in jobs:
+        history = (job.train_metrics or {}).get("history", {})
+        if not job.ok or "answer_weight" not in history:
+            continue
+        train = job.config.get("train", {})
+        per_step = train.get("batch_size", 0) * train.get("grad_accum", 1)
+        for step, weight in zip(history["step"], history["answer_weight"], strict=True):
+            if weight is not None:
+                rows.append((backbone(job), job.result["task"], job.role, step * per_step, weight))
+    frame = pd.DataFrame(rows, columns=["backbone", "task", "role", "examples", "answer_weight"])
+    return frame.groupby(["backbone", "task", "role", "examples"], as_index=False).mean()
+
+
+def _answer_weight_row(axes, weights: pd.DataFrame, colours: dict, styles: dict) -> None:
+    """The extra bottom row: answer weight against examples seen (first column), per role."""
+    ax = axes[-1][0]
+    for role, line in weights.groupby("role", sort=False):
+        if role not in colours:
+            continue
+        style, width = styles[role]
+        ax.plot(
+            line["examples"],
+            line["answer_weight"],
+            linestyle=style,
+            linewidth=width,
+            color=colours[role],
+        )
+    ax.set_xscale("symlog", linthresh=1000)
+    ax.set_xticks([0, 1e3, 1e4, 1e5])
+    ax.set_ylabel("answer token's weight\n(× one text token)", fontsize=8)
+    ax.set_xlabel("examples seen", fontsize=8)
+    ax.tick_params(labelsize=7)
+    for other in axes[-1][1:]:
+        other.axis("off")
+
+
+def trajectory_plots(
+    frame: pd.DataFrame,
+    out_dir: Path,
+    paper_exposure: int | None,
+    weights: pd.DataFrame | None = None,
+) -> list[Path]:
+    """One figure per (backbone, task): a row per quantity, a column per split, and, where the
+    runs logged it, a last row with the answer token's weight in the objective."""
     if not has_trajectories(frame):
         return []
     agg = aggregate(frame)
@@ -131,13 +178,21 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
             role: (LINE_STYLES[i % len(LINE_STYLES)], 3.2 - 2.4 * i / max(1, len(roles) - 1))
             for i, role in enumerate(roles)
         }
+        here_weights = (
+            weights[(weights["backbone"] == model) & (weights["task"] == task)]
+            if weights is not None and len(weights)
+            else None
+        )
+        n_rows = len(QUANTITIES) + (here_weights is not None and len(here_weights) > 0)
         fig, axes = plt.subplots(
-            len(QUANTITIES),
+            n_rows,
             len(splits),
-            figsize=(2.6 * len(splits) + 1.5, 2.4 * len(QUANTITIES) + 0.6),
+            figsize=(2.6 * len(splits) + 1.5, 2.4 * n_rows + 0.6),
             sharex=True,
             squeeze=False,
         )
+        if n_rows > len(QUANTITIES):
+            _answer_weight_row(axes, here_weights, colours, styles)
         for col, split in enumerate(splits):
             here = sub[sub["split"] == split]
             for row, (quantity, label) in enumerate(QUANTITIES.items()):
@@ -186,9 +241,14 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
                 ax.tick_params(labelsize=7)
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+        exposure = (
+            f"; dashed = the paper's exposure ({paper_exposure:,} examples)"
+            if paper_exposure
+            else ""
+        )
         fig.suptitle(
             f"{task} from {model}: mean over seeds, band = seed range; dotted = true %Yes / "
-            f"chance; x = untrained; dashed = the paper's exposure ({paper_exposure:,} examples)",
+            f"chance; x = untrained{exposure}",
             fontsize=9,
         )
         fig.tight_layout()
