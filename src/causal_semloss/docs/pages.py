@@ -10,7 +10,8 @@ fails when one is stale). Placeholders, arguments separated by ` ;; ` (paths fro
   `count(c)` over the rows it leaves. FORMAT is a format spec (`.1f` unless given).
 - `{{table FILE ;; QUERY ;; COL=Header, COL=Header ... [;; FORMAT]}}`: those rows and columns as
   a Markdown table.
-- `{{json FILE ;; dotted.key [;; FORMAT]}}`: a value from a JSON file (`FORMAT` `%` = percent).
+- `{{json FILE ;; dotted.key [;; FORMAT]}}`: a value from a JSON file (a number in the path
+  indexes a list; `FORMAT` `%` = percent).
 - `{{text FILE ;; REGEX}}`: the first group of REGEX's first match in a text file.
 - `{{heuristic RUNS_DIR ;; TASK ;; RECIPE}}`: the paired difference, seed by seed, between a
   recipe's runs and the surface heuristic scored on the same rows (`heuristic.py`).
@@ -81,7 +82,7 @@ def _table(repo: Path, path: str, query: str, columns: str, spec: str = ".1f") -
 def _json(repo: Path, path: str, key: str, spec: str = ".1f") -> str:
     value = json.loads((repo / path).read_text())
     for part in key.split("."):
-        value = value[part]
+        value = value[int(part)] if isinstance(value, list) else value[part]
     return _fmt(value, spec)
 
 
