@@ -65,3 +65,12 @@ def test_readme_cheap_command_runs_as_written(command):
     proc = run_cli(command[2], *command[3:], timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip()
+
+
+@pytest.mark.parametrize("axis", ["task", "recipe", "model", "data", "runtime", "experiment"])
+def test_the_axes_table_names_every_option(axis):
+    from causal_semloss.paths import CONFIG_DIR
+
+    row = next(line for line in README.splitlines() if line.startswith(f"| `{axis}=` |"))
+    named = set(re.findall(r"`(\w+)`", row.split(" | ")[1]))
+    assert {p.stem for p in (CONFIG_DIR / axis).glob("*.yaml")} <= named
