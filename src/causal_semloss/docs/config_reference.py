@@ -72,6 +72,19 @@ def _comments(lines: list[str]) -> dict[str, str]:
     return found
 
 
+def _selects(path: Path) -> str:
+    """The options an option file picks in other groups (its `override /group: option` defaults)."""
+    entries = (OmegaConf.to_container(OmegaConf.load(path)) or {}).get("defaults", [])
+    picked = [
+        f"`{k.removeprefix('override ').lstrip('/')}={v}`"
+        for entry in entries
+        if isinstance(entry, dict)
+        for k, v in entry.items()
+        if k.startswith("override /")
+    ]
+    return f" Selects {', '.join(picked)}." if picked else ""
+
+
 def _flatten(node, prefix: str = "") -> dict[str, object]:
     if isinstance(node, dict) and node:
         out: dict[str, object] = {}
@@ -160,7 +173,7 @@ def render(conf: Path = CONFIG_DIR) -> str:
         files = sorted((conf / group).glob("*.yaml"))
         for path in files:
             mark = " **(default)**" if chosen.get(group) == path.stem else ""
-            about = _header(path.read_text().splitlines())
+            about = _header(path.read_text().splitlines()) + _selects(path)
             if group in OPTIONS_ONLY:
                 keys = _flatten(
                     {
