@@ -74,3 +74,18 @@ def test_config_reference_names_every_schema_key(built):
         if not k.startswith(("tasks.", "corpus_data.")) and f"`{k}`" not in text
     ]
     assert not missing, missing
+
+
+def test_an_arms_run_dirs_exclude_other_arms_of_the_same_recipe(tmp_path):
+    from causal_semloss.docs.run_dirs import run_files
+
+    for name in (
+        "transitivity_semantic_1",
+        "transitivity_semantic_0",
+        "transitivity_semantic_constant0.3_0",
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text("{}")
+    found = run_files(tmp_path, "transitivity", "semantic", "metrics.json")
+    assert [p.parent.name for p in found] == ["transitivity_semantic_0", "transitivity_semantic_1"]
+    assert len(run_files(tmp_path, "transitivity", "semantic_constant0.3", "metrics.json")) == 1

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from causal_semloss.docs.run_dirs import run_files
 from causal_semloss.train.schedules import lambda_at, parse_schedule
 
 
 def escape_points(runs: Path, task: str, recipe: str) -> list[dict]:
     out = []
-    for path in sorted(runs.glob(f"{task}_{recipe}_*/train_metrics.json")):
+    for path in run_files(runs, task, recipe, "train_metrics.json"):
         metrics = json.loads(path.read_text())
         config = json.loads((path.parent / "config.json").read_text())
         low, high = config["train"]["collapse_band"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from causal_semloss.docs.run_dirs import run_files
 from causal_semloss.schema import OOD_SPLITS
 
 PARTS = (
@@ -31,7 +32,7 @@ def paired_differences(
 ) -> dict[str, list[tuple[int, float, float]]]:
     """Per part: (seed, run's balanced accuracy, heuristic's) in points, for every seed found."""
     out: dict[str, list[tuple[int, float, float]]] = {name: [] for name, _ in PARTS}
-    for metrics in sorted(runs.glob(f"{task}_{recipe}_*/metrics.json")):
+    for metrics in run_files(runs, task, recipe, "metrics.json"):
         seed = int(metrics.parent.name.rsplit("_", 1)[1])
         m = json.loads(metrics.read_text())
         for name, splits in PARTS:
