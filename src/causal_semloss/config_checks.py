@@ -16,12 +16,12 @@ from causal_semloss.schema import (
     GENERATED_SPLITS,
     MAX_CONSTRAINT_ATOMS,
     SHAPES,
-    TASKS,
     EvalConfig,
     ModelConfig,
     RootConfig,
     SplitShapeConfig,
 )
+from causal_semloss.tasks import TASK_NAMES
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
@@ -130,7 +130,7 @@ def validate_model(model: ModelConfig) -> None:
     _check_optimiser(pc.lr, pc.weight_decay, pc.betas, pc.grad_clip, "model.pretrain")
     _require(pc.corpus_per_task > 0, "model.pretrain.corpus_per_task", "must be > 0")
     for task in pc.tasks:
-        _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
+        _require(task in TASK_NAMES, "model.pretrain.tasks", f"unknown task {task!r}")
 
 
 def validate_training(cfg: DictConfig) -> None:
@@ -188,7 +188,9 @@ def validate(cfg: DictConfig) -> None:
     """Range and name checks the type system cannot express."""
     _check_seed(cfg.seed, "seed")
     task = cfg.task
-    _require(task.name in TASKS, "task.name", f"unknown task {task.name!r}; one of {TASKS}")
+    _require(
+        task.name in TASK_NAMES, "task.name", f"unknown task {task.name!r}; one of {TASK_NAMES}"
+    )
     # An unknown split is a key the schema rejects; a split left out is missing.
     for name in ALL_SPLITS:
         _require(name in task.splits, "task.splits", f"missing split {name!r}")
@@ -226,15 +228,15 @@ def validate(cfg: DictConfig) -> None:
 
 def validate_eval(ev: EvalConfig) -> None:
     for task in ev.tasks:
-        _require(task in TASKS, "eval.tasks", f"unknown task {task!r}; one of {TASKS}")
+        _require(task in TASK_NAMES, "eval.tasks", f"unknown task {task!r}; one of {TASK_NAMES}")
     for split in ev.splits:
         _require(
             split in ALL_SPLITS, "eval.splits", f"unknown split {split!r}; one of {ALL_SPLITS}"
         )
     _require(
-        ev.external_task is None or ev.external_task in TASKS,
+        ev.external_task is None or ev.external_task in TASK_NAMES,
         "eval.external_task",
-        f"one of {TASKS}",
+        f"one of {TASK_NAMES}",
     )
     _require(
         ev.on_invalid in ("keep", "drop", "error"),

@@ -15,7 +15,7 @@ import json
 
 from causal_semloss.data.external import check_external
 from causal_semloss.errors import exit_on_user_error
-from causal_semloss.schema import TASKS
+from causal_semloss.tasks import TASK_NAMES
 
 
 @exit_on_user_error
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="causal-semloss-check", description=__doc__.splitlines()[0]
     )
     parser.add_argument("file")
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument("--task", required=True, choices=TASK_NAMES)
     parser.add_argument(
         "--max-nodes",
         type=int,

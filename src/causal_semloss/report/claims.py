@@ -32,7 +32,7 @@ from causal_semloss.report.verdicts import (
     t_interval,
     trivial_matches,
 )
-from causal_semloss.schema import TASKS
+from causal_semloss.tasks import TASK_NAMES
 
 __all__ = [
     "Interval",
@@ -47,7 +47,10 @@ __all__ = [
 def task_backbones(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(task, backbone) pairs present, tasks in their canonical order."""
     pairs = set(zip(frame.task, frame.backbone, strict=True))
-    return sorted(pairs, key=lambda p: (TASKS.index(p[0]) if p[0] in TASKS else len(TASKS), p[1]))
+    return sorted(
+        pairs,
+        key=lambda p: (TASK_NAMES.index(p[0]) if p[0] in TASK_NAMES else len(TASK_NAMES), p[1]),
+    )
 
 
 def _rows(frame: pd.DataFrame, task: str, role: str, backbone: str | None) -> pd.DataFrame:

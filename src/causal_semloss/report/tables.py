@@ -13,11 +13,10 @@ from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.runs import run_collapsed
 from causal_semloss.report.settings import backbone
 from causal_semloss.report.sweep import Job
-from causal_semloss.schema import TASKS
-from causal_semloss.tasks import PAPER_SPLIT_TASK
+from causal_semloss.tasks import PAPER_SPLIT_TASK, TASK_NAMES
 
 # Report order: recipe by recipe (the paper's rows first, then the ablations), each on every task
-# in TASKS order; a recipe not listed comes after these, by name.
+# in TASK_NAMES order; a recipe not listed comes after these, by name.
 RECIPE_ORDER = (
     "zero_shot",
     "baseline",
@@ -42,7 +41,7 @@ def _pct(values: list) -> tuple[float | None, float | None]:
 def _order(job: Job) -> tuple:
     recipe, task = job.recipe, job.result.get("task", "")
     rank = RECIPE_ORDER.index(recipe) if recipe in RECIPE_ORDER else len(RECIPE_ORDER)
-    return rank, recipe, TASKS.index(task) if task in TASKS else len(TASKS), task
+    return rank, recipe, TASK_NAMES.index(task) if task in TASK_NAMES else len(TASK_NAMES), task
 
 
 def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:

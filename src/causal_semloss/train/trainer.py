@@ -4,7 +4,7 @@ The optimisation loop itself is `loop.optimise`, the same one the pre-training s
 module supplies what fine-tuning adds: batches from left-padded prompt+answer tensors built once
 (`PaddedSet`), the loss, validation with a collapse warning, W&B logging, checkpoints that resume
 bit-exactly (data order is a pure function of (seed, epoch); RNG states are saved), and a clean
-stop on SIGINT/SIGTERM. Why not HF `Trainer`: see README "Training" (the loop is shared with
+stop on SIGINT/SIGTERM. Why not HF `Trainer`: see docs/architecture.md, "Training, in one place" (the loop is shared with
 pre-training, batches are pre-padded device tensors, and resume must be bit-exact).
 """
 
