@@ -117,11 +117,8 @@ def test_report_keeps_the_full_split_score_where_a_probe_point_meets_the_end(tmp
 
 
 def test_the_answer_weight_is_drawn_beside_the_trajectory(tmp_path):
-    from causal_semloss.report.trajectory import (
-        answer_weight_frame,
-        trajectory_frame,
-        trajectory_plots,
-    )
+    from causal_semloss.report.answer_weight import answer_weight_frame
+    from causal_semloss.report.trajectory import trajectory_frame, trajectory_plots
 
     jobs = [_job(tmp_path, seed, "semantic", [(0, 0.9), (32, 0.5)], 0.5) for seed in (0, 1)]
     for job, weights in zip(jobs, ([2.0, 4.0], [3.0, 5.0]), strict=True):

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
+from causal_semloss.report.answer_weight import answer_weight_frame
 from causal_semloss.report.arms import assign_arms
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
@@ -38,7 +39,6 @@ from causal_semloss.report.tables import (
     per_split_table,
 )
 from causal_semloss.report.trajectory import (
-    answer_weight_frame,
     trajectory_frame,
     trajectory_plots,
     trajectory_section,

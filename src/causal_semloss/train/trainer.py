@@ -163,13 +163,8 @@ class Trainer:
             for name, value in parts.semantic.items():
                 key = f"sem/{name}"
                 totals[key] = totals.get(key, 0.0) + value.detach().double() / tc.grad_accum
-            totals["answer_ce"] = (
-                totals.get("answer_ce", 0.0) + parts.answer_ce.double() / tc.grad_accum
-            )
-            if parts.answer_weight is not None:
-                totals["answer_weight"] = (
-                    totals.get("answer_weight", 0.0) + parts.answer_weight / tc.grad_accum
-                )
+            for key, value in parts.diagnostics().items():
+                totals[key] = totals.get(key, 0.0) + value.double() / tc.grad_accum
         return {**totals, "lambda": lam, "lr": self.lr_at(step)}
 
     def validate(self) -> dict:
