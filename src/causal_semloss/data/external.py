@@ -26,6 +26,7 @@ is checked in flat memory by `check_external`.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -85,13 +86,12 @@ def scan_rows(
         if not line.strip():
             continue
         where = f"{source}:{line_no}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        row = _parse_line(line, where)
         premise, hypothesis, raw_label = text_fields(row, where, task)
+        if premise is None:  # a prompt that cannot be read back: no text to score
+            info = {**UNREAD, "label": None}
+            yield _record(stem, task, line_no, "", "", info, "unparseable_prompt")
+            continue
         broken = LONE_SURROGATE.search(premise + hypothesis) is not None
         premise, hypothesis = (LONE_SURROGATE.sub("\ufffd", t) for t in (premise, hypothesis))
         flagged = row.get("companion") is True
@@ -102,6 +102,25 @@ def scan_rows(
         record["valid"] = record["invalid_reason"] is None
         record["companion"], record["labeled_companion"] = unlabeled, flagged and not unlabeled
         yield record
+
+
+def _parse_line(line: str, where: str) -> dict:
+    """One line's JSON object; anything json.loads cannot give back as one is a DataError
+    naming the line: malformed JSON, nesting deeper than the interpreter's recursion limit, an
+    integer longer than Python converts (`sys.get_int_max_str_digits`)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        raise DataError(f"{where}: malformed JSON (nested too deep to read)") from None
+    except ValueError:
+        raise DataError(
+            f"{where}: malformed JSON (an integer of over {sys.get_int_max_str_digits()} digits)"
+        ) from None
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 # The structure of a line that was not read.
