@@ -102,6 +102,29 @@ def test_the_same_external_file_twice_is_refused(tmp_path):
         compose_cfg([_externals(path, path)])
 
 
+@pytest.mark.parametrize("other", ["./test.jsonl", "absolute", "symlink", "hardlink"])
+def test_one_external_file_by_two_names_is_refused(tmp_path, monkeypatch, capsys, other):
+    """The issue's `eval.external=[test.jsonl,/abs/path/test.jsonl,./test.jsonl]`: one file,
+    which would be scored as three sets under three keys."""
+    from causal_semloss.evaluate.__main__ import run_evaluation
+
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "test.jsonl", [ROW])
+    if other == "absolute":
+        other = str(tmp_path / "test.jsonl")
+    elif other in ("symlink", "hardlink"):
+        link = tmp_path / "link.jsonl"
+        link.symlink_to("test.jsonl") if other == "symlink" else link.hardlink_to("test.jsonl")
+        other = "link.jsonl"
+    with pytest.raises(SystemExit) as excinfo:
+        run_evaluation(_raw(*FAST, f"eval.external=[test.jsonl,'{other}']"), str(tmp_path / "out"))
+    line = _error_line(capsys, excinfo)
+    assert (
+        line == f"error: config eval.external: lists test.jsonl twice (as test.jsonl and {other})"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 BAD_ROWS = [
     ROW,
     {**ROW, "label": "Maybe"},  # bad_label: scored against the oracle, which ran

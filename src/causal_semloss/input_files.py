@@ -48,6 +48,20 @@ def require_input_file(path: str | Path) -> Path:
     return path
 
 
+def require_distinct_input_files(paths: list[str]) -> list[Path]:
+    """Each of `paths` a readable input file (`require_input_file`), and no file named twice:
+    `test.jsonl`, `./test.jsonl`, its absolute path, a symlink or a hard link to it are one
+    file (compared by device and inode), which would otherwise be scored as several sets."""
+    seen: dict[tuple[int, int], str] = {}
+    for path in paths:
+        status = require_input_file(path).stat()
+        first = seen.setdefault((status.st_dev, status.st_ino), path)
+        if first != path or paths.count(path) > 1:
+            also = "" if first == path else f" (as {first} and {path})"
+            raise DataError(f"lists {first} twice{also}")
+    return [Path(path) for path in paths]
+
+
 def _open(path: Path):
     try:
         return open(path, "rb")
