@@ -266,6 +266,70 @@ def test_bad_external_paths_are_refused_before_any_training(tmp_path, capsys, mo
     assert line.startswith(f"error: config eval.external: {path}: {message}")
 
 
+INVALID = {"premise": "A never causes B.", "hypothesis": "Does A cause B?", "label": "Yes"}
+NO_ANSWER = {"premise": "A never causes B.", "hypothesis": "Is it?", "label": "Maybe"}
+# (rows, overrides, what the error says): files of which no row is left to score.
+NOTHING_TO_SCORE = {
+    "all-dropped": ([INVALID] * 2, ["eval.on_invalid=drop"], "2 rows skipped: 2 dropped"),
+    "all-no-answer": ([NO_ANSWER] * 3, [], "3 rows skipped: 3 no_answer"),
+    "all-too-long": ([ROW] * 2, ["eval.max_prompt_tokens=4"], "2 prompt_too_long"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOTHING_TO_SCORE))
+def test_an_external_set_with_no_row_to_score_is_one_error_line(tmp_path, capsys, case):
+    """Was an IndexError from model/batches.py (a bare one under `run`)."""
+    from causal_semloss.evaluate.__main__ import run_evaluation
+
+    rows, overrides, why = NOTHING_TO_SCORE[case]
+    path = _write(tmp_path / "none.jsonl", rows)
+    cfg = _raw(*FAST, "eval.tasks=[]", *overrides, _externals(path))
+    with pytest.raises(SystemExit) as excinfo:
+        run_evaluation(cfg, str(tmp_path / "out"))
+    assert excinfo.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in err if not line.startswith("evaluate:")]  # tqdm's bar aside
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: no row to score ("), err
+    assert why in lines[0]
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "no rows"),
+        ('{"premise": "A causes B.",\n', "1: malformed JSON"),
+        ("\n".join(json.dumps(NO_ANSWER) for _ in range(2)) + "\n", "no row to score"),
+        (json.dumps(ROW) + "\n" + json.dumps(INVALID) + "\n", "2: invalid row"),
+    ],
+    ids=["empty", "malformed", "nothing-to-score", "invalid-under-error"],
+)
+@pytest.mark.parametrize("entry", ["run", "evaluate"])
+def test_external_file_content_is_checked_before_any_training(
+    tmp_path, capsys, monkeypatch, entry, content, message
+):
+    import causal_semloss.evaluate.__main__ as evaluate_main
+    import causal_semloss.pipeline as pipeline
+    from causal_semloss.run import run_job
+
+    def too_late(*args, **kwargs):
+        raise AssertionError("trained or loaded a model before reading eval.external")
+
+    for module, name in [(pipeline, "train"), (pipeline, "load_backbone")] + [
+        (evaluate_main, "prepare_backbone"),
+        (evaluate_main, "load_backbone"),
+    ]:
+        monkeypatch.setattr(module, name, too_late)
+    path = tmp_path / "set.jsonl"
+    path.write_text(content)
+    on_invalid = "error" if "invalid row" in message else "keep"
+    cfg = _raw(*FAST, f"eval.on_invalid={on_invalid}", _externals(path))
+    with pytest.raises(SystemExit) as excinfo:
+        (run_job if entry == "run" else evaluate_main.run_evaluation)(cfg, str(tmp_path / "job"))
+    line = _error_line(capsys, excinfo)
+    assert line.startswith(f"error: {path}:") and message in line, line
+
+
 def test_an_unreadable_external_file_says_permission_denied(tmp_path, monkeypatch):
     import causal_semloss.input_files as input_files
 

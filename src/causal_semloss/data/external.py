@@ -26,11 +26,14 @@ is checked in flat memory by `check_external`.
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from omegaconf import DictConfig
 
 from causal_semloss.data.external_rows import LONE_SURROGATE, classify_row, text_fields
 from causal_semloss.errors import DataError
@@ -188,9 +191,17 @@ def load_external(
     path: str | Path, task: str, on_invalid: str = "keep", max_nodes: int | None = None
 ) -> LoadedSet:
     """Read and check every row of a JSONL file; see the module docstring for the contract."""
+    loaded = LoadedSet(path=str(path), task=task, records=[], n_rows=0)
+    loaded.records.extend(_scored(loaded, on_invalid, max_nodes))
+    return loaded
+
+
+def _scored(loaded: LoadedSet, on_invalid: str, max_nodes: int | None) -> Iterator[dict]:
+    """The records of `loaded.path` that an evaluation scores, lazily, each row counted into
+    `loaded` (rows, invalid and info counts, skipped) as it passes."""
+    path, task = loaded.path, loaded.task
     if on_invalid not in ON_INVALID:
         raise DataError(f"on_invalid={on_invalid!r}: expected one of {ON_INVALID}")
-    loaded = LoadedSet(path=str(path), task=task, records=[], n_rows=0)
     questions = 0
     for record in _counted(path, task, max_nodes, loaded.invalid_counts, loaded.info_counts):
         loaded.n_rows += 1
@@ -205,11 +216,34 @@ def load_external(
         elif record["oracle"] is None and record["label"] is None:
             loaded.skipped["no_answer"] += 1
         else:
-            loaded.records.append(record)
+            yield record
     unparsed = loaded.invalid_counts["unparseable_question"]
     if questions == 0 and unparsed:
         raise DataError(
             f"{path}: no row holds a {task} question ({unparsed} of {loaded.n_rows} rows "
             "unparseable_question); for a set of another task set eval.external_task"
         )
-    return loaded
+
+
+def no_row_to_score(path: str, skipped: Counter, on_invalid: str) -> DataError:
+    """The error for an external set of which no row is left to score."""
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+    return DataError(
+        f"{path}: no row to score ({sum(skipped.values())} rows skipped: {why}; "
+        f"eval.on_invalid={on_invalid})"
+    )
+
+
+def check_external_sets(ev: DictConfig, run_task: str, max_nodes: int | None = None) -> None:
+    """Read each `ev.external` file as the evaluation will (as `ev.external_task`, else the
+    run's task, under `ev.on_invalid` and `data.max_nodes`) and raise what it would raise, at
+    start-up rather than after training: a malformed line, no rows, a set of another task, an
+    invalid row under on_invalid=error, no row left to score. Streamed: no record is kept. A
+    named pipe is not read here (it can be read once: by the evaluation)."""
+    task, on_invalid = ev.external_task or run_task, ev.on_invalid
+    for path in ev.external:
+        if stat.S_ISFIFO(require_input_file(path).stat().st_mode):
+            continue
+        loaded = LoadedSet(path=str(path), task=task, records=[], n_rows=0)
+        if sum(1 for _ in _scored(loaded, on_invalid, max_nodes)) == 0:
+            raise no_row_to_score(str(path), loaded.skipped, on_invalid)
