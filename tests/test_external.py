@@ -211,3 +211,43 @@ def test_importing_the_module_reads_no_file():
         [sys.executable, "-c", NO_IO_ON_IMPORT], env=os.environ, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_named_pipe_is_read_as_written_and_one_error_line_when_nobody_writes(
+    tmp_path, monkeypatch, capsys
+):
+    """Pipes are accepted on purpose; one that nobody writes must not hang `check` (or
+    `evaluate`, which reads through the same function) for ever."""
+    import threading
+
+    import causal_semloss.input_files as input_files
+    from causal_semloss.data.check import main
+
+    monkeypatch.setattr(input_files, "PIPE_WAIT_SECONDS", 0.2, raising=False)
+    pipe = tmp_path / "set.jsonl"
+    os.mkfifo(pipe)
+    outcome = {}
+
+    def check():
+        try:
+            main([str(pipe), "--task", "transitivity"])
+        except SystemExit as exc:
+            outcome["code"] = exc.code
+
+    reader = threading.Thread(target=check, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # the old behaviour: blocked in open(); a writer lets it go
+        pipe.write_text("")
+        reader.join(timeout=10)
+        pytest.fail("check waited for a writer for ever")
+    assert outcome == {"code": 2}
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"error: {pipe}: a named pipe with nothing to read after 0.2 s; start its "
+        "writer first (pipes are accepted on purpose, read as they are written)"
+    ]
+    writer = threading.Thread(target=lambda: pipe.write_text(json.dumps(ROWS[0]) + "\n"))
+    writer.start()
+    assert load_external(pipe, "transitivity").summary()["valid"] == 1
+    writer.join(timeout=10)
