@@ -96,6 +96,35 @@ def test_external_sets_never_replace_builtin_splits_or_each_other(backbone, tmp_
     assert n_lines == [3, 4, 5, 10]
 
 
+def test_the_authors_prompt_rows_score_as_their_premise_hypothesis_rows(backbone, tmp_path):
+    """The issue's case: the same questions scored 4/4 as premise/hypothesis and 2/4 as the
+    authors' {prompt, completion} rows (chat tail inside the question, template around it
+    again). Both shapes must give the model the same prompt: the same margins."""
+    from tests.test_external_prompts import PAPER_PROMPT, QUESTIONS
+
+    plain = _write(
+        tmp_path / "plain.jsonl",
+        [{"premise": p, "hypothesis": h, "label": a} for p, h, a in QUESTIONS],
+    )
+    prompted = _write(
+        tmp_path / "prompted.jsonl",
+        [
+            {
+                "prompt": PAPER_PROMPT.format(premise=p, hypothesis=h),
+                "completion": f"{a}<end_of_turn>",
+            }
+            for p, h, a in QUESTIONS
+        ],
+    )
+    metrics = _evaluate(backbone, tmp_path, "eval.tasks=[]", _externals(plain, prompted))
+    margins = []
+    for path in (plain, prompted):
+        assert metrics["splits"][f"transitivity/external:{path}"]["n"] == len(QUESTIONS)
+        name = next((tmp_path / "out" / "predictions").glob(f"*{path.stem}-*.jsonl"))
+        margins.append([json.loads(line)["margin"] for line in name.read_text().splitlines()])
+    assert margins[0] == margins[1]
+
+
 def test_the_same_external_file_twice_is_refused(tmp_path):
     path = _write(tmp_path / "x.jsonl", [ROW])
     with pytest.raises(ConfigError, match="eval.external.*twice"):
