@@ -14,13 +14,16 @@ node the premise never mentions is a valid, isolated node: `isolated_query_node`
 - `no_answer`: an invalid row kept under on_invalid=keep but with nothing to score it against.
   Keep mode scores a kept row against the oracle where the oracle could run (a row with a bad
   label but a readable premise and question) and against the file's Yes/No label otherwise.
+  A prompt that cannot be read back (`unparseable_prompt`) has no text to score: `no_answer`.
 Text with a lone surrogate (a JSON "\\ud800", which no encoding can carry) is `invalid_unicode`;
 the row keeps its text with U+FFFD in its place. A line over `input_files.MAX_LINE_BYTES` is
 `line_too_long`, counted without being parsed. A file in which no row holds the task's question
 but some row is `unparseable_question` is refused (it is probably a set of the other task).
-Invalid UTF-8, malformed JSON or a row with neither shape is always an error naming the file
+Invalid UTF-8, malformed JSON (nested too deep or an integer too long to read included), a row
+of neither shape or of both, or a field of the wrong type is always an error naming the file
 and line. Files are read line by line (`scan_external` is a generator), so a file of any size
-is checked in flat memory by `check_external`.
+is checked in flat memory by `check_external`, and `check_external_sets` reads a run's
+`eval.external` files as its evaluation will, at start-up.
 """
 
 from __future__ import annotations
