@@ -137,8 +137,11 @@ def text_fields(row: dict, where: str, task: str) -> tuple[str | None, str | Non
 
 
 def _shown(value) -> str:
-    """A field's value in an error line: its JSON, cut short."""
-    text = json.dumps(value, ensure_ascii=False)
+    """A field's value in an error line: its JSON, cut short (its type if even that fails)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (RecursionError, ValueError):  # nested near the limit json.loads stopped short of
+        return f"a {type(value).__name__}"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
