@@ -138,7 +138,10 @@ def evaluate(
     baselines: dict[str, dict] = {name: {} for name in BASELINES}
     with tqdm(total=total, desc="evaluate", unit="ex", mininterval=1.0) as bar:
         for eval_set in sets:
-            encoded = encode_capped(eval_set, backbone.tokenizer, cfg)  # never an empty set
+            encoded = encode_capped(eval_set, backbone.tokenizer, cfg)
+            if not eval_set.records:
+                skipped = dict(eval_set.skipped) or "no rows"
+                raise ConfigError(f"eval set {eval_set.key} has no row to score ({skipped})")
             predicted, margins = predict_encoded(backbone, encoded, cfg, progress=bar.update)
             answers = [truth(r) for r in eval_set.records]
             rows = [
