@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from causal_semloss.errors import ConfigError, DataError
-from causal_semloss.input_files import require_input_file
+from causal_semloss.input_files import require_distinct_input_files
 from causal_semloss.schema import (
     ALL_SPLITS,
     GENERATED_SPLITS,
@@ -259,9 +259,7 @@ def validate_eval(ev: EvalConfig) -> None:
 def validate_external_paths(paths: list[str]) -> None:
     """Every eval.external file exists and can be read, checked at start-up (before any
     training); each is listed once (its metrics key is `<task>/external:<path>`)."""
-    for index, path in enumerate(paths):
-        _require(path not in paths[:index], "eval.external", f"lists {path} twice")
-        try:
-            require_input_file(path)
-        except DataError as exc:
-            raise ConfigError(f"config eval.external: {exc}") from None
+    try:
+        require_distinct_input_files(list(paths))  # one file by two names is twice too
+    except DataError as exc:
+        raise ConfigError(f"config eval.external: {exc}") from None

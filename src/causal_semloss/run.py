@@ -20,6 +20,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from causal_semloss.config_checks import checked
+from causal_semloss.data.external import check_external_sets
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.pipeline import finished_result, run_variant
@@ -31,6 +32,7 @@ _DIR_OVERRIDES = ("hydra.sweep.dir=", "hydra.run.dir=")
 @exit_on_user_error
 def run_job(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
+    check_external_sets(cfg.eval, cfg.task.name, cfg.data.max_nodes)  # before training
     done = finished_result(cfg, out_dir)
     if done is not None:
         print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")

@@ -9,6 +9,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from causal_semloss.config_checks import checked
+from causal_semloss.data.external import check_external_sets
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
@@ -19,6 +20,7 @@ from causal_semloss.train.cached_lm_stage import prepare_backbone
 @exit_on_user_error
 def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     cfg = checked(cfg)
+    check_external_sets(cfg.eval, cfg.task.name, cfg.data.max_nodes)  # before training
     if cfg.eval.model_dir is None:
         prepare_backbone(cfg)  # the pre-train stage of a from-config backbone
     backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)
