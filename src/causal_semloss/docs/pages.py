@@ -13,8 +13,6 @@ fails when one is stale). Placeholders, arguments separated by ` ;; ` (paths fro
 - `{{json FILE ;; dotted.key [;; FORMAT]}}`: a value from a JSON file (a number in the path
   indexes a list; `FORMAT` `%` = percent).
 - `{{text FILE ;; REGEX}}`: the first group of REGEX's first match in a text file.
-- `{{heuristic RUNS_DIR ;; TASK ;; RECIPE}}`: the paired difference, seed by seed, between a
-  recipe's runs and the surface heuristic scored on the same rows (`heuristic.py`).
 - `{{escape RUNS_DIR ;; TASK ;; RECIPE}}`: per seed, when the run's validation yes-rate entered
   the collapse band for good, and λ there (`escape.py`).
 
@@ -31,9 +29,8 @@ import numpy as np
 import pandas as pd
 
 from causal_semloss.docs.escape import escape_table
-from causal_semloss.docs.heuristic import heuristic_table
 
-PLACEHOLDER = re.compile(r"\{\{(value|table|json|text|heuristic|escape) (.*?)\}\}", re.S)
+PLACEHOLDER = re.compile(r"\{\{(value|table|json|text|escape) (.*?)\}\}", re.S)
 AGGREGATE = re.compile(r"^(min|max|mean|count)\((\w+)\)$")
 
 
@@ -103,7 +100,6 @@ def render(template: Path, repo: Path) -> str:
             "table": _table,
             "json": _json,
             "text": _text,
-            "heuristic": heuristic_table,
             "escape": escape_table,
         }[kind]
         try:
