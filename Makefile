@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE := 1
 export WANDB_SILENT := true
 
-.PHONY: install harness test test-slow test-real test-all lint format reproduce data backbone bench bench-gemma smollm2 gemma3 clean
+.PHONY: install harness test test-slow test-real test-all lint format reproduce data docs backbone bench bench-gemma smollm2 gemma3 clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(PY) -m ruff format src tests benchmarks
 	$(PY) -m ruff check --fix src tests benchmarks
+
+# The generated pages of docs/ (configuration reference, studies, benchmarks, data) from the
+# schema, conf/ and the committed result files; tests/test_docs.py fails when one is stale.
+docs: $(STAMP)
+	$(PY) -m causal_semloss.docs
 
 data: $(STAMP)
 	$(PY) -m causal_semloss.data task=transitivity

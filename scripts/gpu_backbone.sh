@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build tiny_gemma3_it candidates side by side on one GPU, within one bounded command.
-# How the shipped backbone was made (README "Models"); run on a lent GPU machine as
+# How the shipped backbone was made (docs/studies/backbone.md); run on a lent GPU machine as
 #   OUT=<dir> bash scripts/gpu_backbone.sh        (TINY=1: a CPU dry run with tiny sizes)
 # Writes $OUT/summary.txt (environment, benchmark, corpus log) and one $OUT/<candidate>.tgz per
 # candidate (its backbone dir(s) + log). Every step has a timeout so the packing always runs.

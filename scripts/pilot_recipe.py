@@ -1,4 +1,4 @@
-"""Pilot runs behind the recipe table in README "Training" (scratch, one thread per run).
+"""Pilot runs behind the recipe table in docs/models.md (scratch, one thread per run).
 
 Each row of that table is one call, e.g. the best one:
   OMP_NUM_THREADS=1 .venv/bin/python scripts/pilot_recipe.py --name F --pretrain 6 --lr 1e-3 --minutes 14

@@ -1,4 +1,4 @@
-"""Plot validation accuracy vs steps from train_metrics.json files (README "Training").
+"""Plot validation accuracy vs steps from train_metrics.json files (docs/models.md).
 
 Usage: .venv/bin/python scripts/plot_learning_curves.py OUT.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]
 """

@@ -96,10 +96,62 @@ def test_external_sets_never_replace_builtin_splits_or_each_other(backbone, tmp_
     assert n_lines == [3, 4, 5, 10]
 
 
+def test_the_authors_prompt_rows_score_as_their_premise_hypothesis_rows(backbone, tmp_path):
+    """The issue's case: the same questions scored 4/4 as premise/hypothesis and 2/4 as the
+    authors' {prompt, completion} rows (chat tail inside the question, template around it
+    again). Both shapes must give the model the same prompt: the same margins."""
+    from tests.test_external_prompts import PAPER_PROMPT, QUESTIONS
+
+    plain = _write(
+        tmp_path / "plain.jsonl",
+        [{"premise": p, "hypothesis": h, "label": a} for p, h, a in QUESTIONS],
+    )
+    prompted = _write(
+        tmp_path / "prompted.jsonl",
+        [
+            {
+                "prompt": PAPER_PROMPT.format(premise=p, hypothesis=h),
+                "completion": f"{a}<end_of_turn>",
+            }
+            for p, h, a in QUESTIONS
+        ],
+    )
+    metrics = _evaluate(backbone, tmp_path, "eval.tasks=[]", _externals(plain, prompted))
+    margins = []
+    for path in (plain, prompted):
+        assert metrics["splits"][f"transitivity/external:{path}"]["n"] == len(QUESTIONS)
+        name = next((tmp_path / "out" / "predictions").glob(f"*{path.stem}-*.jsonl"))
+        margins.append([json.loads(line)["margin"] for line in name.read_text().splitlines()])
+    assert margins[0] == margins[1]
+
+
 def test_the_same_external_file_twice_is_refused(tmp_path):
     path = _write(tmp_path / "x.jsonl", [ROW])
     with pytest.raises(ConfigError, match="eval.external.*twice"):
         compose_cfg([_externals(path, path)])
+
+
+@pytest.mark.parametrize("other", ["./test.jsonl", "absolute", "symlink", "hardlink"])
+def test_one_external_file_by_two_names_is_refused(tmp_path, monkeypatch, capsys, other):
+    """The issue's `eval.external=[test.jsonl,/abs/path/test.jsonl,./test.jsonl]`: one file,
+    which would be scored as three sets under three keys."""
+    from causal_semloss.evaluate.__main__ import run_evaluation
+
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "test.jsonl", [ROW])
+    if other == "absolute":
+        other = str(tmp_path / "test.jsonl")
+    elif other in ("symlink", "hardlink"):
+        link = tmp_path / "link.jsonl"
+        link.symlink_to("test.jsonl") if other == "symlink" else link.hardlink_to("test.jsonl")
+        other = "link.jsonl"
+    with pytest.raises(SystemExit) as excinfo:
+        run_evaluation(_raw(*FAST, f"eval.external=[test.jsonl,'{other}']"), str(tmp_path / "out"))
+    line = _error_line(capsys, excinfo)
+    assert (
+        line == f"error: config eval.external: lists test.jsonl twice (as test.jsonl and {other})"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 BAD_ROWS = [
@@ -241,6 +293,70 @@ def test_bad_external_paths_are_refused_before_any_training(tmp_path, capsys, mo
         run_job(_raw(*FAST, _externals(path)), str(tmp_path / "job"))
     line = _error_line(capsys, excinfo)
     assert line.startswith(f"error: config eval.external: {path}: {message}")
+
+
+INVALID = {"premise": "A never causes B.", "hypothesis": "Does A cause B?", "label": "Yes"}
+NO_ANSWER = {"premise": "A never causes B.", "hypothesis": "Is it?", "label": "Maybe"}
+# (rows, overrides, what the error says): files of which no row is left to score.
+NOTHING_TO_SCORE = {
+    "all-dropped": ([INVALID] * 2, ["eval.on_invalid=drop"], "2 rows skipped: 2 dropped"),
+    "all-no-answer": ([NO_ANSWER] * 3, [], "3 rows skipped: 3 no_answer"),
+    "all-too-long": ([ROW] * 2, ["eval.max_prompt_tokens=4"], "2 prompt_too_long"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOTHING_TO_SCORE))
+def test_an_external_set_with_no_row_to_score_is_one_error_line(tmp_path, capsys, case):
+    """Was an IndexError from model/batches.py (a bare one under `run`)."""
+    from causal_semloss.evaluate.__main__ import run_evaluation
+
+    rows, overrides, why = NOTHING_TO_SCORE[case]
+    path = _write(tmp_path / "none.jsonl", rows)
+    cfg = _raw(*FAST, "eval.tasks=[]", *overrides, _externals(path))
+    with pytest.raises(SystemExit) as excinfo:
+        run_evaluation(cfg, str(tmp_path / "out"))
+    assert excinfo.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in err if not line.startswith("evaluate:")]  # tqdm's bar aside
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: no row to score ("), err
+    assert why in lines[0]
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "no rows"),
+        ('{"premise": "A causes B.",\n', "1: malformed JSON"),
+        ("\n".join(json.dumps(NO_ANSWER) for _ in range(2)) + "\n", "no row to score"),
+        (json.dumps(ROW) + "\n" + json.dumps(INVALID) + "\n", "2: invalid row"),
+    ],
+    ids=["empty", "malformed", "nothing-to-score", "invalid-under-error"],
+)
+@pytest.mark.parametrize("entry", ["run", "evaluate"])
+def test_external_file_content_is_checked_before_any_training(
+    tmp_path, capsys, monkeypatch, entry, content, message
+):
+    import causal_semloss.evaluate.__main__ as evaluate_main
+    import causal_semloss.pipeline as pipeline
+    from causal_semloss.run import run_job
+
+    def too_late(*args, **kwargs):
+        raise AssertionError("trained or loaded a model before reading eval.external")
+
+    for module, name in [(pipeline, "train"), (pipeline, "load_backbone")] + [
+        (evaluate_main, "prepare_backbone"),
+        (evaluate_main, "load_backbone"),
+    ]:
+        monkeypatch.setattr(module, name, too_late)
+    path = tmp_path / "set.jsonl"
+    path.write_text(content)
+    on_invalid = "error" if "invalid row" in message else "keep"
+    cfg = _raw(*FAST, f"eval.on_invalid={on_invalid}", _externals(path))
+    with pytest.raises(SystemExit) as excinfo:
+        (run_job if entry == "run" else evaluate_main.run_evaluation)(cfg, str(tmp_path / "job"))
+    line = _error_line(capsys, excinfo)
+    assert line.startswith(f"error: {path}:") and message in line, line
 
 
 def test_an_unreadable_external_file_says_permission_denied(tmp_path, monkeypatch):

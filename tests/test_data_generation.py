@@ -233,3 +233,27 @@ def test_a_split_edited_after_generation_is_an_error(tmp_path):
         fh.write("\n")
     with pytest.raises(DataError, match="test.jsonl: sha256 differs"):
         build_data(cfg)
+
+
+@pytest.mark.parametrize("recorded", ["removed", None, 12])
+def test_a_split_without_its_recorded_hash_is_an_error(tmp_path, recorded):
+    """The issue's hand edit: `splits.test.sha256` taken out of manifest.json and test.jsonl cut
+    to 10 lines must not be scored as a 10-row test split."""
+    import json
+
+    from causal_semloss.errors import DataError
+    from tests.conftest import TINY_DATA, compose_cfg
+
+    cfg = compose_cfg([*TINY_DATA, f"paths.data_root={tmp_path}"])
+    data_dir, _, _ = build_data(cfg)
+    manifest_path = data_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    if recorded == "removed":
+        del manifest["splits"]["test"]["sha256"]
+    else:
+        manifest["splits"]["test"]["sha256"] = recorded
+    manifest_path.write_text(json.dumps(manifest))
+    lines = (data_dir / "test.jsonl").read_text().splitlines(keepends=True)
+    (data_dir / "test.jsonl").write_text("".join(lines[:10]))
+    with pytest.raises(DataError, match=r"manifest.json: no sha256 recorded for split 'test'"):
+        build_data(cfg)

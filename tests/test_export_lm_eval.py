@@ -197,3 +197,35 @@ def test_cli_bad_input_is_one_error_line(tmp_path, capsys, args):
     if not args[0].startswith("-"):
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("eval.tasks=[]", "config eval.tasks: empty, nothing to export"),
+        ("eval.splits=[]", "config eval.splits: empty, nothing to export"),
+        ("eval.external=[EXT]", "config eval.external: export writes the built-in splits only"),
+    ],
+    ids=["no-tasks", "no-splits", "external"],
+)
+def test_an_export_of_nothing_is_refused_and_the_previous_one_kept(
+    tmp_path, capsys, override, message
+):
+    """`--overwrite` with nothing to export (or an eval.external it would leave out) is refused
+    before OUT_DIR is touched: the previous valid export stays, byte for byte."""
+    external = tmp_path / "ext.jsonl"
+    external.write_text(
+        json.dumps({"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "Yes"})
+        + "\n"
+    )
+    out = tmp_path / "out"
+    args = [*TINY_DATA, f"paths.data_root={tmp_path / 'data'}", "eval.splits=[test]"]
+    code, _, err = run_main(capsys, "lm-eval", str(out), *args, "eval.tasks=[transitivity]")
+    assert code == 0, err
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    override = override.replace("EXT", str(external))
+    code, _, err = run_main(capsys, "lm-eval", str(out), "--overwrite", *args, override)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), lines
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from causal_semloss.data.external import load_external
+from causal_semloss.data.external import check_external, load_external
 from causal_semloss.errors import DataError
 from tests.conftest import run_cli
 
@@ -124,6 +124,47 @@ def test_malformed_lines_name_file_and_line(tmp_path, line, message):
         load_external(path, "transitivity")
 
 
+PLAIN = {"premise": "A causes B.", "hypothesis": "Does A cause B?", "label": "Yes"}
+DEEP = 200_000
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # wrong-typed fields are refused, the companion flag included
+        (
+            json.dumps({**PLAIN, "companion": "yes"}),
+            "field 'companion' must be true or false, got \"yes\"",
+        ),
+        # a row of both shapes: which one was meant is not ours to guess
+        (json.dumps({**PLAIN, "prompt": "x", "completion": "No"}), "a row of both shapes"),
+        # what json.loads cannot give back: one line, not a RecursionError or ValueError
+        ("[" * DEEP + "]" * DEEP, "malformed JSON \\(nested too deep to read\\)"),
+        (
+            json.dumps(PLAIN)[:-1] + ', "n": ' + "9" * 5000 + "}",
+            "malformed JSON \\(an integer of over 4300 digits\\)",
+        ),
+    ],
+    ids=["companion_type", "both_shapes", "deep_nesting", "long_integer"],
+)
+def test_rows_json_cannot_carry_are_one_error_naming_the_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n" + line + "\n")
+    for read in (check_external, lambda p, t: load_external(p, t)):
+        with pytest.raises(DataError, match=f"bad.jsonl:2: {message}"):
+            read(path, "transitivity")
+
+
+def test_a_hypothesis_with_two_questions_is_refused_by_reason(tmp_path):
+    rows = [
+        {"premise": "A causes B.", "hypothesis": "Does A cause B? Does B cause A?", "label": "Yes"},
+        {"premise": "A causes B.", "hypothesis": "Does B cause A? Does A cause B?", "label": "Yes"},
+    ]
+    path = _write(tmp_path / "two.jsonl", rows)
+    assert check_external(path, "transitivity")["invalid"] == {"several_questions": 2}
+    assert load_external(path, "transitivity", on_invalid="drop").records == []
+
+
 def test_empty_file_is_an_error(tmp_path):
     with pytest.raises(DataError, match="no rows"):
         load_external(_write(tmp_path / "empty.jsonl", []), "transitivity")
@@ -170,3 +211,43 @@ def test_importing_the_module_reads_no_file():
         [sys.executable, "-c", NO_IO_ON_IMPORT], env=os.environ, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_named_pipe_is_read_as_written_and_one_error_line_when_nobody_writes(
+    tmp_path, monkeypatch, capsys
+):
+    """Pipes are accepted on purpose; one that nobody writes must not hang `check` (or
+    `evaluate`, which reads through the same function) for ever."""
+    import threading
+
+    import causal_semloss.input_files as input_files
+    from causal_semloss.data.check import main
+
+    monkeypatch.setattr(input_files, "PIPE_WAIT_SECONDS", 0.2, raising=False)
+    pipe = tmp_path / "set.jsonl"
+    os.mkfifo(pipe)
+    outcome = {}
+
+    def check():
+        try:
+            main([str(pipe), "--task", "transitivity"])
+        except SystemExit as exc:
+            outcome["code"] = exc.code
+
+    reader = threading.Thread(target=check, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # the old behaviour: blocked in open(); a writer lets it go
+        pipe.write_text("")
+        reader.join(timeout=10)
+        pytest.fail("check waited for a writer for ever")
+    assert outcome == {"code": 2}
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"error: {pipe}: a named pipe with nothing to read after 0.2 s; start its "
+        "writer first (pipes are accepted on purpose, read as they are written)"
+    ]
+    writer = threading.Thread(target=lambda: pipe.write_text(json.dumps(ROWS[0]) + "\n"))
+    writer.start()
+    assert load_external(pipe, "transitivity").summary()["valid"] == 1
+    writer.join(timeout=10)

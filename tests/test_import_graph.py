@@ -1,4 +1,4 @@
-"""The code's shape: the package's import graph has no cycle, no stage imports a later stage
+"""The code's shape: the package's import graph has no cycle (type-hint imports included), no stage imports a later stage
 (data -> model -> train -> evaluate -> report; `pipeline`/`run` wire them) even for a type
 hint, and no module passes ~300 lines."""
 
@@ -14,8 +14,8 @@ STAGES = ["data", "model", "train", "evaluate", "report"]
 MAX_LINES = 300
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -42,8 +42,8 @@ def _imports(path: Path, type_only: bool) -> set[str]:
     return found
 
 
-def _graph(type_only: bool) -> nx.DiGraph:
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+def _graph(type_only: bool, package: Path = PACKAGE) -> nx.DiGraph:
+    modules = {_module_name(p, package): p for p in package.rglob("*.py")}
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
     for name, path in modules.items():
@@ -59,10 +59,29 @@ def _stage(module: str) -> int | None:
 
 
 def test_no_import_cycle():
-    """Imports that run: a TYPE_CHECKING import is how a type hint legitimately breaks a
-    runtime cycle (tasks.base names graphs.CausalGraph this way)."""
-    cycles = list(nx.simple_cycles(_graph(type_only=False)))
+    """Type-only imports included. A `TYPE_CHECKING` import hides a cycle from the interpreter,
+    not from the design: schema -> tasks -> (type hint) graphs -> schema was such a cycle, and
+    the fix is to move the dependency, not to hide an edge (see `test_a_type_only_cycle_is_a_cycle`)."""
+    cycles = list(nx.simple_cycles(_graph(type_only=True)))
     assert not cycles, cycles[:3]
+
+
+def test_a_type_only_cycle_is_a_cycle(tmp_path):
+    """The cycle the suite once had, rebuilt in a scratch package: a schema naming the task
+    registry, a task naming a graph type under TYPE_CHECKING, the graphs importing the schema."""
+    root = tmp_path / "causal_semloss"
+    (root / "tasks").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "schema.py").write_text("from causal_semloss.tasks import TASK_NAMES\n")
+    (root / "graphs.py").write_text("from causal_semloss.schema import SplitShapeConfig\n")
+    (root / "tasks" / "__init__.py").write_text("from causal_semloss.tasks.base import Task\n")
+    (root / "tasks" / "base.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from causal_semloss.graphs import CausalGraph\n"
+    )
+    assert list(nx.simple_cycles(_graph(type_only=True, package=root)))
+    assert not list(nx.simple_cycles(_graph(type_only=False, package=root)))
 
 
 def test_no_stage_imports_a_later_stage():

@@ -96,3 +96,35 @@ def test_premise_consistency_term_penalises_equal_answers_within_a_premise():
     assert premise_consistency_term(right, batch, 1, 0, margin_scale=scale) < (
         premise_consistency_term(same, batch, 1, 0, margin_scale=scale)
     )
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.05, 0.3])
+def test_logged_answer_weight_is_the_answer_tokens_gradient_weight(lam):
+    """answer_weight = the answer column's gradient over a text column's, under uniform logits
+    (1 + λT whole-text, T = scored tokens per row); answer_ce = −log p(label) there."""
+    batch = _batch()
+    logits = torch.zeros(1, 5, V, requires_grad=True)
+    parts = compute_loss(
+        logits, batch, start=0, scope="full", paper_ce_bug=False, terms=["oracle_answer"],
+        lam=lam, yes_id=YES, no_id=NO,
+    )  # fmt: skip
+    parts.total.backward()
+    norms = logits.grad[0].norm(dim=-1)
+    scored = 4  # labels 1, 2, YES, 1 follow columns 0..3
+    assert parts.answer_weight.item() == pytest.approx(1 + lam * scored)
+    assert (norms[2] / norms[1]).item() == pytest.approx(parts.answer_weight.item())
+    assert parts.answer_ce.item() == pytest.approx(math.log(V))
+
+
+def test_answer_weight_under_the_ce_bug_and_answer_scope():
+    batch = _batch()
+    logits = torch.zeros(1, 5, V)
+    common = {"start": 0, "terms": ["oracle_answer"], "lam": 0.3, "yes_id": YES, "no_id": NO}
+    bug = compute_loss(logits, batch, scope="full", paper_ce_bug=True, **common)
+    assert bug.answer_weight.item() == pytest.approx(0.3 * 4)  # the CE gives the answer nothing
+    answer_only = compute_loss(logits, batch, scope="answer", paper_ce_bug=False, **common)
+    assert answer_only.answer_weight is None  # no text token to compare with
+    no_term = compute_loss(
+        logits, batch, scope="full", paper_ce_bug=False, **common | {"terms": []}
+    )
+    assert no_term.answer_weight.item() == pytest.approx(1.0)

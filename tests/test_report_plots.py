@@ -43,7 +43,7 @@ def _job(variant: str, seed: int, ce: list[float]) -> Job:
     return Job(
         path=Path("/nowhere"),
         result={"status": "ok", "variant": variant, "seed": seed, "data": "paper"},
-        metrics={},
+        metrics={"summary": {"transitivity": {}}},
         train_metrics={"history": history, "validation": validation},
     )
 

@@ -78,7 +78,10 @@ def _job(tmp_path, seed, role, points, final_yes):
             "seed": seed,
             "model": "m",
         },
-        metrics={"splits": {"dseparation/test": split_entry(final_yes)}, "summary": {}},
+        metrics={
+            "splits": {"dseparation/test": split_entry(final_yes)},
+            "summary": {"dseparation": {}},
+        },
         train_metrics={
             "examples_seen": 64,
             "trajectory": [
@@ -112,3 +115,23 @@ def test_report_keeps_the_full_split_score_where_a_probe_point_meets_the_end(tmp
     assert agg.loc[0, "collapsed_seeds"] == 2 and agg.loc[32, "collapsed_seeds"] == 1
     summary = trajectory_summary(frame).set_index("examples")
     assert summary.loc[64, "collapsed"] == 1 and summary.loc[64, "of"] == 2
+
+
+def test_the_answer_weight_is_drawn_beside_the_trajectory(tmp_path):
+    from causal_semloss.report.answer_weight import answer_weight_frame
+    from causal_semloss.report.trajectory import trajectory_frame, trajectory_plots
+
+    jobs = [_job(tmp_path, seed, "semantic", [(0, 0.9), (32, 0.5)], 0.5) for seed in (0, 1)]
+    for job, weights in zip(jobs, ([2.0, 4.0], [3.0, 5.0]), strict=True):
+        job.train_metrics["history"] = {"step": [1, 2], "answer_weight": weights}
+        job.config["train"] = {"batch_size": 32, "grad_accum": 1}
+    weights = answer_weight_frame(jobs)
+    assert weights.set_index("examples")["answer_weight"].to_dict() == {32: 2.5, 64: 4.5}
+    frame = trajectory_frame(jobs, lambda job: 0.95)
+    (tmp_path / "a").mkdir()
+    without = trajectory_plots(frame, tmp_path / "a", None)[0]
+    (tmp_path / "b").mkdir()
+    with_weights = trajectory_plots(frame, tmp_path / "b", None, weights)[0]
+    from PIL import Image
+
+    assert Image.open(with_weights).height > Image.open(without).height  # the extra row

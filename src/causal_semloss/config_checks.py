@@ -10,19 +10,19 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from causal_semloss.errors import ConfigError, DataError
-from causal_semloss.input_files import require_input_file
+from causal_semloss.input_files import require_distinct_input_files
 from causal_semloss.prompt_checks import validate_prompt
 from causal_semloss.schema import (
     ALL_SPLITS,
     GENERATED_SPLITS,
     MAX_CONSTRAINT_ATOMS,
     SHAPES,
-    TASKS,
     EvalConfig,
     ModelConfig,
     RootConfig,
     SplitShapeConfig,
 )
+from causal_semloss.tasks import TASK_NAMES
 
 
 def checked(cfg: DictConfig, schema: type = RootConfig) -> DictConfig:
@@ -130,7 +130,7 @@ def validate_model(model: ModelConfig) -> None:
     _check_optimiser(pc.lr, pc.weight_decay, pc.betas, pc.grad_clip, "model.pretrain")
     _require(pc.corpus_per_task > 0, "model.pretrain.corpus_per_task", "must be > 0")
     for task in pc.tasks:
-        _require(task in TASKS, "model.pretrain.tasks", f"unknown task {task!r}")
+        _require(task in TASK_NAMES, "model.pretrain.tasks", f"unknown task {task!r}")
 
 
 def validate_training(cfg: DictConfig) -> None:
@@ -188,7 +188,9 @@ def validate(cfg: DictConfig) -> None:
     """Range and name checks the type system cannot express."""
     _check_seed(cfg.seed, "seed")
     task = cfg.task
-    _require(task.name in TASKS, "task.name", f"unknown task {task.name!r}; one of {TASKS}")
+    _require(
+        task.name in TASK_NAMES, "task.name", f"unknown task {task.name!r}; one of {TASK_NAMES}"
+    )
     # An unknown split is a key the schema rejects; a split left out is missing.
     for name in ALL_SPLITS:
         _require(name in task.splits, "task.splits", f"missing split {name!r}")
@@ -226,15 +228,15 @@ def validate(cfg: DictConfig) -> None:
 
 def validate_eval(ev: EvalConfig) -> None:
     for task in ev.tasks:
-        _require(task in TASKS, "eval.tasks", f"unknown task {task!r}; one of {TASKS}")
+        _require(task in TASK_NAMES, "eval.tasks", f"unknown task {task!r}; one of {TASK_NAMES}")
     for split in ev.splits:
         _require(
             split in ALL_SPLITS, "eval.splits", f"unknown split {split!r}; one of {ALL_SPLITS}"
         )
     _require(
-        ev.external_task is None or ev.external_task in TASKS,
+        ev.external_task is None or ev.external_task in TASK_NAMES,
         "eval.external_task",
-        f"one of {TASKS}",
+        f"one of {TASK_NAMES}",
     )
     _require(
         ev.on_invalid in ("keep", "drop", "error"),
@@ -272,9 +274,7 @@ def require_rows_to_score(ev: EvalConfig) -> None:
 def validate_external_paths(paths: list[str]) -> None:
     """Every eval.external file exists and can be read, checked at start-up (before any
     training); each is listed once (its metrics key is `<task>/external:<path>`)."""
-    for index, path in enumerate(paths):
-        _require(path not in paths[:index], "eval.external", f"lists {path} twice")
-        try:
-            require_input_file(path)
-        except DataError as exc:
-            raise ConfigError(f"config eval.external: {exc}") from None
+    try:
+        require_distinct_input_files(list(paths))  # one file by two names is twice too
+    except DataError as exc:
+        raise ConfigError(f"config eval.external: {exc}") from None

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.config_checks import checked, require_rows_to_score
+from causal_semloss.data.external import check_external_sets
 from causal_semloss.errors import ConfigError, UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
 from causal_semloss.pipeline import finished_result, in_sweep, run_variant
@@ -41,6 +42,7 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
             f"config eval.model_dir={cfg.eval.model_dir}: read by `evaluate` only; a run scores "
             "the model it trains (or, untrained, model=...): use causal_semloss.evaluate"
         )
+    check_external_sets(cfg.eval, cfg.task.name, cfg.data.max_nodes)  # before training
     done = finished_result(cfg, out_dir)
     if done is not None:
         print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")

@@ -97,7 +97,8 @@ def load_manifest(data_dir: Path) -> dict | None:
     """The manifest of a complete data dir, None if the dir is absent or incomplete. A split
     file whose bytes differ from the manifest's sha256 (edited by hand, truncated) is an error:
     the run would otherwise train or evaluate on data its manifest does not describe. So is a
-    manifest that is not one (empty, truncated, not UTF-8, another shape)."""
+    split without its recorded sha256 (every manifest records one), and a manifest that is not
+    one (empty, truncated, not UTF-8, another shape)."""
     path = Path(data_dir) / MANIFEST
     if not path.exists():
         return None
@@ -105,8 +106,13 @@ def load_manifest(data_dir: Path) -> dict | None:
     files = [(Path(data_dir) / s["file"], s.get("sha256")) for s in manifest["splits"].values()]
     if not all(file.exists() for file, _ in files):
         return None
-    for file, digest in files:
-        if digest is not None and sha256_file(file) != digest:
+    for split, (file, digest) in zip(manifest["splits"], files, strict=True):
+        if not isinstance(digest, str):  # taken out by hand: nothing to check the file against
+            raise DataError(
+                f"{path}: no sha256 recorded for split {split!r}; the manifest was edited after "
+                "it was generated (delete the directory to regenerate it)"
+            )
+        if sha256_file(file) != digest:
             raise DataError(
                 f"{file}: sha256 differs from {path}; the file changed after it was generated "
                 "(delete the directory to regenerate it)"

@@ -5,7 +5,9 @@ rows worth knowing about, such as `isolated_query_node`); with --json the last l
 object {"n": N, "valid": V, "invalid": {reason: count}, "info": {name: count}}; valid plus
 the invalid counts is always N. The file is streamed, so memory stays flat whatever its size.
 Exit 2 with one `error:` line on a malformed file (invalid UTF-8, bad JSON, a row of neither
-shape, no rows) or a path that is not a readable file (missing, a directory, /dev/null).
+shape or of both, a field of the wrong type, no rows) or a path that is not a readable file
+(missing, a directory, /dev/null). A named pipe is accepted (read once, as it is written): its
+writer is awaited `input_files.PIPE_WAIT_SECONDS`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 
 from causal_semloss.data.external import check_external
 from causal_semloss.errors import ConfigError, exit_on_user_error
-from causal_semloss.schema import TASKS
+from causal_semloss.input_files import PIPE_WAIT_SECONDS
+from causal_semloss.tasks import TASK_NAMES
 
 
 @exit_on_user_error
@@ -23,8 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="causal-semloss-check", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("file")
-    parser.add_argument("--task", required=True, choices=TASKS)
+    parser.add_argument(
+        "file",
+        help="a JSONL file, or a named pipe (read as written; its writer is awaited "
+        f"{PIPE_WAIT_SECONDS:g} s)",
+    )
+    parser.add_argument("--task", required=True, choices=TASK_NAMES)
     parser.add_argument(
         "--max-nodes",
         type=int,

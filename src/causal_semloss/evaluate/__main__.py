@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from causal_semloss.cli_overrides import hydra_entry
 from causal_semloss.config_checks import checked, require_rows_to_score
+from causal_semloss.data.external import check_external_sets
 from causal_semloss.errors import ConfigError, exit_on_user_error
 from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.model.backbone import load_backbone
@@ -39,6 +40,7 @@ def run_evaluation(cfg: DictConfig, out_dir: str) -> None:
     Runtime.of(cfg)  # an unknown device is refused before any model is built
     require_rows_to_score(cfg.eval)
     refuse_a_run_dir(out_dir)
+    check_external_sets(cfg.eval, cfg.task.name, cfg.data.max_nodes)  # before any model load
     if cfg.eval.model_dir is None:
         prepare_backbone(cfg)  # the pre-train stage of a from-config backbone
     backbone = load_backbone(cfg, from_dir=cfg.eval.model_dir)

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from causal_semloss.config_checks import checked
 from causal_semloss.data.build import build_data, config_for_task, read_split
-from causal_semloss.data.external import load_external
+from causal_semloss.data.external import load_external, no_row_to_score
 from causal_semloss.data.records import take_by_class, truth
 from causal_semloss.errors import ConfigError, DataError
 from causal_semloss.model.batches import EncodedSet, encode_records
@@ -133,10 +133,12 @@ def encode_capped(eval_set: EvalSet, tokenizer, cfg: DictConfig) -> EncodedSet:
 
     A built-in split over the cap is a ConfigError (raise the cap); an external row over it is
     an error naming the file and line under eval.on_invalid=error, and otherwise leaves
-    `eval_set.records`, counted in `eval_set.skipped` as `prompt_too_long`. Only token ids exist
-    at this point: nothing has been allocated for the model.
+    `eval_set.records`, counted in `eval_set.skipped` as `prompt_too_long`. A set with no row
+    left to score is an error. Only token ids exist at this point: nothing has been allocated
+    for the model.
     """
     cap = cfg.eval.max_prompt_tokens
+    _require_rows(eval_set, cfg.eval.on_invalid)
     encoded = encode_records(eval_set.records, tokenizer, cfg.model.prompt)
     over = [i for i, ids in enumerate(encoded.prompt_ids) if len(ids) > cap]
     if not over:
@@ -155,4 +157,14 @@ def encode_capped(eval_set: EvalSet, tokenizer, cfg: DictConfig) -> EncodedSet:
     dropped = set(over)
     eval_set.records = [r for i, r in enumerate(eval_set.records) if i not in dropped]
     eval_set.skipped["prompt_too_long"] += len(over)
+    _require_rows(eval_set, cfg.eval.on_invalid)
     return encode_records(eval_set.records, tokenizer, cfg.model.prompt)
+
+
+def _require_rows(eval_set: EvalSet, on_invalid: str) -> None:
+    """A set with no row left to score is an error (its metrics would be of nothing)."""
+    if eval_set.records:
+        return
+    if eval_set.external:
+        raise no_row_to_score(eval_set.path, eval_set.skipped, on_invalid)
+    raise ConfigError(f"eval set {eval_set.key} has no row to score")

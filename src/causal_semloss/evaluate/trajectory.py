@@ -1,6 +1,6 @@
 """The trajectory probe: the trained task's ID test and every OOD split scored while training
 runs, at fixed numbers of examples seen (`train.trajectory.examples`), so a collapse that comes
-and goes between the first and the last step is seen (README "Claims").
+and goes between the first and the last step is seen (docs/studies/claims.md).
 
 Collapse depends on how long one trains; scoring only the final model would miss a model that
 collapsed at 10k examples and recovered by 150k, or the reverse. Each point scores the first

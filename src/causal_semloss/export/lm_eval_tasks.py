@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from causal_semloss.atomic import atomic_dir, write_json, write_jsonl, write_text
 from causal_semloss.data.build import build_data, config_for_task, config_hash, read_split
 from causal_semloss.data.records import truth
-from causal_semloss.errors import UserError
+from causal_semloss.errors import ConfigError, UserError
 from causal_semloss.evaluate.eval_sets import stratified_head
 from causal_semloss.export import harness_metrics
 from causal_semloss.model.batches import render_prompt
@@ -116,6 +116,20 @@ def check_out_dir(out_dir: Path, overwrite: bool, keep: list[Path]) -> None:
             raise UserError(f"{out_dir}: holds {path}; not replacing it, choose another directory")
 
 
+def check_exportable(ev: DictConfig) -> None:
+    """Refuse what would export nothing (`eval.tasks` or `eval.splits` empty: groups of no task)
+    or leave out what was asked for (`eval.external`: external files are scored by `evaluate`,
+    not exported)."""
+    for key in ("tasks", "splits"):
+        if not ev[key]:
+            raise ConfigError(f"config eval.{key}: empty, nothing to export")
+    if ev.external:
+        raise ConfigError(
+            "config eval.external: export writes the built-in splits only; score an external "
+            "file with `python -m causal_semloss.evaluate eval.external=[...]`"
+        )
+
+
 def load_sets(cfg: DictConfig) -> tuple[list[tuple[str, str, list[dict]]], dict]:
     """(task, split, records) for `eval.tasks` x `eval.splits`, as `evaluate` reads them (the
     data stage's files, capped by `eval.max_examples` keeping each split's Yes share), and
@@ -137,6 +151,7 @@ def export_lm_eval(cfg: DictConfig, out_dir: str | Path, overwrite: bool = False
     """Write the tasks for `cfg` (a checked config) into `out_dir`, all at once: assembled in a
     staging dir beside it and renamed into place. Returns the summary written as export.json."""
     out_dir = Path(out_dir).absolute()
+    check_exportable(cfg.eval)  # before OUT_DIR is looked at: a refusal replaces nothing
     check_out_dir(out_dir, overwrite, keep=[Path(cfg.paths.data_root)])
     prompt_cfg = cfg.model.prompt
     meta = {"prompt": prompt_cfg.name, "data": cfg.data.name, "seed": int(cfg.seed)}

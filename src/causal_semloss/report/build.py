@@ -16,8 +16,12 @@ from omegaconf import OmegaConf
 
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
+from causal_semloss.report.answer_weight import answer_weight_frame
+from causal_semloss.report.arms import assign_arms
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
+from causal_semloss.report.collapse import rule_text
+from causal_semloss.report.heuristic import heuristic_markdown, heuristic_table
 from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.paper_rescored import paper_rescored_section
 from causal_semloss.report.plots import (
@@ -77,10 +81,13 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     sweep_dirs, jobs = load_sweeps(sweep_dirs)  # each sweep and job once
+    report_cfg = report_config(jobs)
+    jobs, repeats = assign_arms(jobs, list(report_cfg.same_arm_ignores))  # seeds of one arm
     headline, per_split = headline_table(jobs), per_split_table(jobs)
     baselines, failed = baseline_table(jobs), failed_table(jobs)
-    runs, report_cfg = runs_frame(jobs), report_config(jobs)
+    runs = runs_frame(jobs)
     claims_cfg, margin = report_cfg.claims, report_cfg.claims.equivalence_margin
+    against_heuristic = heuristic_table(runs, claims_cfg)
     headline["trivial"] = headline_flags(headline, baselines, margin)
     per_split["trivial"] = per_split_flags(per_split, baselines, margin)
     rescored_section, rescored_tables = paper_rescored_section(report_cfg)
@@ -90,6 +97,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         "baselines": baselines,
         "failed_jobs": failed,
         "runs": runs,
+        "heuristic": against_heuristic,
         **rescored_tables,
     }
     claims_section = claims_markdown(runs, claims_cfg, jobs)
@@ -97,7 +105,9 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         tables["claims"] = claims_table(runs, claims_cfg)
     trajectories = trajectory_frame(jobs, collapse_threshold)
     exposure = paper_numbers()["training_exposure"]["examples_seen"]
-    trajectory_figures = trajectory_plots(trajectories, out_dir, exposure)
+    trajectory_figures = trajectory_plots(
+        trajectories, out_dir, exposure, answer_weight_frame(jobs)
+    )
     if trajectory_figures:
         tables["trajectory"] = trajectories
         tables["trajectory_summary"] = trajectory_summary(trajectories)
@@ -113,14 +123,17 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         "# causal-semloss report",
         "",
         f"Sweeps: {', '.join(str(d) for d in sweep_dirs)} — {failed_summary(jobs)}. "
-        "Accuracies in %, mean ± sd over seeds.",
+        "Accuracies in %, mean ± sd over seeds. A row is one arm: the runs whose configs differ "
+        "only in the seed (a suffix names what else differs).",
+        "",
+        *[f"- {note}" for note in repeats],
         "",
         "## 1. Headline: ours beside the paper's",
         "",
         "*ID* = balanced in-distribution test split of the variant's task (did it learn at all?). "
-        "*OOD* = mean over the five OOD splits of that task. *Collapse rate* = share of seeds whose "
-        f"answers on the balanced ID test are ≥ {_collapse_threshold(jobs)} identical (ours). "
-        "Paper columns: PAPER.md.",
+        "*OOD* = mean over the five OOD splits of that task. *Collapse rate* = share of seeds "
+        f"collapsed, where {rule_text(_collapse_threshold(jobs))} — the one definition of every "
+        "table, claim and trajectory here (ours). Paper columns: PAPER.md.",
         "",
         _markdown(
             headline,
@@ -148,6 +161,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         ),
         "",
         *claims_section,
+        *heuristic_markdown(against_heuristic, claims_cfg.confidence),
         *trajectory_section(trajectories, trajectory_figures),
         *rescored_section,
         "## 2. Per split",

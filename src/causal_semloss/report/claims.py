@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from causal_semloss.report.heuristic import label as heuristic_label
+from causal_semloss.report.heuristic import paired_to_heuristic
 from causal_semloss.report.paper_numbers import (
     collapsed_runs,
     paper_models,
@@ -22,13 +24,15 @@ from causal_semloss.report.paper_numbers import (
 )
 from causal_semloss.report.runs import COLLAPSE_SPLITS, runs_frame
 from causal_semloss.report.verdicts import (
+    NO_VERDICT,
     Interval,
     level_verdict,
     prevention_verdict,
     rate_verdict,
+    t_interval,
     trivial_matches,
 )
-from causal_semloss.schema import TASKS
+from causal_semloss.tasks import TASK_NAMES
 
 __all__ = [
     "Interval",
@@ -43,7 +47,10 @@ __all__ = [
 def task_backbones(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(task, backbone) pairs present, tasks in their canonical order."""
     pairs = set(zip(frame.task, frame.backbone, strict=True))
-    return sorted(pairs, key=lambda p: (TASKS.index(p[0]) if p[0] in TASKS else len(TASKS), p[1]))
+    return sorted(
+        pairs,
+        key=lambda p: (TASK_NAMES.index(p[0]) if p[0] in TASK_NAMES else len(TASK_NAMES), p[1]),
+    )
 
 
 def _rows(frame: pd.DataFrame, task: str, role: str, backbone: str | None) -> pd.DataFrame:
@@ -53,17 +60,7 @@ def _rows(frame: pd.DataFrame, task: str, role: str, backbone: str | None) -> pd
     return frame[mask]
 
 
-def _t_interval(values: np.ndarray, confidence: float) -> Interval:
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return Interval(None, None, None, 0)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return Interval(mean, None, None, 1)
-    if np.allclose(values, values[0]):
-        return Interval(mean, mean, mean, len(values))  # zero width: no verdict
-    low, high = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
-    return Interval(mean, float(low), float(high), len(values))
+_t_interval = t_interval
 
 
 def level(frame, task, role, metric, confidence, backbone=None) -> Interval:
@@ -201,6 +198,22 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                 prevention_verdict((k_s, n_s), (k_b, n_b), error, margin),
             )
         if has["semantic"]:
+            semantic = _rows(frame, task, "semantic", bb)
+            escaped = semantic[~semantic.collapsed.astype(bool)]
+            if len(escaped):
+                ood = paired_to_heuristic(escaped, "ood_bal", conf)
+                id_ = paired_to_heuristic(escaped, "bal_test", conf)
+                add(
+                    "2b. the runs that avoided collapse learned beyond the surface heuristic",
+                    task,
+                    bb,
+                    f"{len(escaped)}/{len(semantic)} semantic runs not collapsed; value: their OOD "
+                    "balanced accuracy − the surface heuristic's on the same rows (points); ID: "
+                    f"{id_.text()} ({heuristic_label(id_, margin)})",
+                    ood,
+                    "—",
+                    heuristic_label(ood, margin) or NO_VERDICT,
+                )
             ours = level(frame, task, "semantic", "ood", conf, bb)
             paper = headline.get(f"{task}_semantic", {}).get("standard")
             if ours.estimate is not None and paper is not None:

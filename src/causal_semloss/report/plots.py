@@ -114,18 +114,21 @@ def _curves(jobs: list[Job]) -> pd.DataFrame:
     rows = []
     for job in jobs:
         r, hist = job.result, job.train_metrics["history"]
-        quantities = ["ce", *sorted(k for k in hist if k.startswith("sem/")), "lambda"]
+        # The answer token's weight and CE (logged since 2026-12-05): the re-weighting L_sem does.
+        logged = [q for q in ("answer_weight", "answer_ce") if q in hist]
+        quantities = ["ce", *sorted(k for k in hist if k.startswith("sem/")), "lambda", *logged]
         for q in quantities:
             rows += [
-                (r.get("data", ""), backbone(job), r["variant"], r["seed"], q, s, v)
+                (r.get("data", ""), backbone(job), job.arm, r["seed"], q, s, v)
                 for s, v in zip(hist["step"], hist[q], strict=True)
+                if v is not None
             ]
         for v in job.train_metrics["validation"]:
             rows.append(
                 (
                     r.get("data", ""),
                     backbone(job),
-                    r["variant"],
+                    job.arm,
                     r["seed"],
                     "val yes_rate",
                     v["step"],
@@ -164,9 +167,13 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
                     rows["step"], rows["low"], rows["high"], color=c, alpha=0.18, linewidth=0
                 )
         ax.set_title(
-            {"ce": "cross-entropy", "lambda": "λ", "val yes_rate": "validation Yes-rate"}.get(
-                q, f"semantic term {q[4:]}"
-            )
+            {
+                "ce": "cross-entropy",
+                "lambda": "λ",
+                "val yes_rate": "validation Yes-rate",
+                "answer_weight": "answer token's weight (× one text token)",
+                "answer_ce": "answer token's CE",
+            }.get(q, f"semantic term {q[4:]}")
         )
         ax.set_xlabel("step")
         if q == "val yes_rate":

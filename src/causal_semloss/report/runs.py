@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from causal_semloss.evaluate.metrics import is_collapsed, mean_of
+from causal_semloss.report.collapse import split_collapsed
 from causal_semloss.report.settings import backbone, collapse_threshold
 from causal_semloss.report.sweep import Job
 from causal_semloss.schema import OOD_SPLITS
@@ -46,12 +47,31 @@ def _collapse_columns(splits: dict, task: str, threshold: float) -> dict:
         collapsed += flag
         true_rate = entry["true_yes"] / entry["n"]
         row[f"true_yes_{split}"] = _pct(true_rate)
-        one_sided = is_collapsed(true_rate, threshold) and split != "test"
-        informative += flag and (not one_sided or (yes_rate > 0.5) != (true_rate > 0.5))
+        informative += bool(split_collapsed(split, yes_rate, true_rate, threshold))
         if split == "test":
             row["collapsed_id"] = flag
     row.update(collapsed_splits=collapsed, splits_scored=counted, collapsed_informative=informative)
     row["collapsed"] = informative > 0
+    return row
+
+
+def _balanced_columns(splits: dict, task: str, suffix: str = "") -> dict:
+    """Balanced accuracy (%) per split (`bal_<split>`; accuracy where a split has one class, so
+    balanced accuracy is undefined) and its mean over the OOD splits where it is defined
+    (`ood_bal`): the measures a run is held against the surface heuristic on."""
+    row = {}
+    for split in (*COLLAPSE_SPLITS, "adversarial"):
+        entry = splits.get(f"{task}/{split}")
+        if entry is None:
+            continue
+        value = entry.get("balanced_accuracy")
+        row[f"bal_{split}{suffix}"] = _pct(entry.get("accuracy") if value is None else value)
+    ood = [
+        splits[f"{task}/{s}"].get("balanced_accuracy")
+        for s in OOD_SPLITS
+        if f"{task}/{s}" in splits
+    ]
+    row[f"ood_bal{suffix}"] = _pct(mean_of([v for v in ood if v is not None]))
     return row
 
 
@@ -65,7 +85,13 @@ def _trivial_columns(baselines: dict, task: str) -> dict:
         row[f"id@{name}"] = _pct(test.get("balanced_accuracy"))
         row[f"ood@{name}"] = _pct(mean_of(ood))
         row[f"adversarial@{name}"] = _pct(adversarial.get("accuracy"))
+        row.update(_balanced_columns(splits, task, f"@{name}"))
     return row
+
+
+def run_collapsed(job: Job, task: str) -> bool:
+    """The report's one collapse verdict for a run on a task (`report.collapse`)."""
+    return _collapse_columns(job.metrics["splits"], task, collapse_threshold(job))["collapsed"]
 
 
 def runs_frame(jobs: list[Job]) -> pd.DataFrame:
@@ -81,13 +107,14 @@ def runs_frame(jobs: list[Job]) -> pd.DataFrame:
                 continue
             rows.append(
                 {
-                    "role": job.recipe,
+                    "role": job.role,
                     "task": task,
                     "backbone": backbone(job),
                     "data": job.result.get("data", "?"),
                     "seed": job.result["seed"],
                     **{key: _pct(summary.get(name)) for key, (name, _) in METRICS.items()},
                     **_collapse_columns(job.metrics["splits"], task, collapse_threshold(job)),
+                    **_balanced_columns(job.metrics["splits"], task),
                     **_trivial_columns(job.metrics.get("baselines", {}), task),
                 }
             )

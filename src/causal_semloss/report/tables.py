@@ -10,13 +10,13 @@ import pandas as pd
 
 from causal_semloss.evaluate.metrics import collapse_rate
 from causal_semloss.report.paper_numbers import paper_numbers
+from causal_semloss.report.runs import run_collapsed
 from causal_semloss.report.settings import backbone
 from causal_semloss.report.sweep import Job
-from causal_semloss.schema import TASKS
-from causal_semloss.tasks import PAPER_SPLIT_TASK
+from causal_semloss.tasks import PAPER_SPLIT_TASK, TASK_NAMES
 
 # Report order: recipe by recipe (the paper's rows first, then the ablations), each on every task
-# in TASKS order; a recipe not listed comes after these, by name.
+# in TASK_NAMES order; a recipe not listed comes after these, by name.
 RECIPE_ORDER = (
     "zero_shot",
     "baseline",
@@ -41,14 +41,16 @@ def _pct(values: list) -> tuple[float | None, float | None]:
 def _order(job: Job) -> tuple:
     recipe, task = job.recipe, job.result.get("task", "")
     rank = RECIPE_ORDER.index(recipe) if recipe in RECIPE_ORDER else len(RECIPE_ORDER)
-    return rank, recipe, TASKS.index(task) if task in TASKS else len(TASKS), task
+    return rank, recipe, TASK_NAMES.index(task) if task in TASK_NAMES else len(TASK_NAMES), task
 
 
 def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:
     """Jobs by (data setting, backbone, variant): seeds of one arm, never two backbones."""
     groups: dict[tuple[str, str, str], list[Job]] = {}
     for job in jobs:
-        key = (job.result.get("data", "?"), backbone(job), job.result["variant"])
+        if job.unknown:  # no result to place it by: listed under Failed jobs, in no row
+            continue
+        key = (job.result.get("data", "?"), backbone(job), job.arm)
         groups.setdefault(key, []).append(job)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _order(kv[1][0]))))
 
@@ -83,7 +85,7 @@ def headline_table(jobs: list[Job]) -> pd.DataFrame:
             "adversarial_accuracy",
         ):
             row[name], row[f"{name}_sd"] = _pct([s[name] for s in summaries])
-        flags = [s["collapsed"] for s in summaries]
+        flags = [run_collapsed(j, task) for j in ok if task in j.metrics["summary"]]
         rate = collapse_rate(flags)
         row["collapse_rate"] = None if rate is None else 100 * rate
         row["id_yes_rate"], _ = _pct([s["id_yes_rate"] for s in summaries])
@@ -127,9 +129,11 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
             row["ci_low"], row["ci_high"] = 100 * lo, 100 * hi
             for name in ("balanced_accuracy", "f1", "mcc", "yes_rate"):
                 row[name], _ = _pct([e[name] for e in entries])
-            row["true_yes_rate"] = (
-                100 * entries[0]["true_yes"] / entries[0]["n"] if entries[0]["n"] else None
-            )
+            # The rows actually scored: seeds draw their own rows, so the mean and the range.
+            true_rates = [100 * e["true_yes"] / e["n"] for e in entries if e["n"]]
+            row["true_yes_rate"] = statistics.fmean(true_rates) if true_rates else None
+            row["true_yes_rate_min"] = min(true_rates, default=None)
+            row["true_yes_rate_max"] = max(true_rates, default=None)
             row["paper_accuracy"] = (
                 paper.get(variant, {}).get(split) if task == PAPER_SPLIT_TASK else None
             )
@@ -138,31 +142,31 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
 
 
 def baseline_table(jobs: list[Job]) -> pd.DataFrame:
-    """Trivial baselines on the same splits (taken from the first finished job per data set)."""
-    rows = []
-    seen = set()
+    """Trivial baselines per (data setting, task, split), from every finished job that scored
+    them: each seed's rows once (every arm of a seed is scored on the same rows), then the mean
+    over seeds, with how many seeds and the accuracy's range."""
+    per_seed: dict[tuple, dict] = {}
     for job in jobs:
-        data = job.result.get("data", "?")
-        if not job.ok or data in seen:
+        if not job.ok:
             continue
-        seen.add(data)
-        for name, splits in job.metrics["baselines"].items():
+        data, seed = job.result.get("data", "?"), job.result.get("seed")
+        for name, splits in job.metrics.get("baselines", {}).items():
             for key, entry in splits.items():
                 task, split = key.split("/", 1)
-                rows.append(
-                    {
-                        "data": data,
-                        "baseline": name,
-                        "task": task,
-                        "split": split,
-                        "accuracy": 100 * entry["accuracy"],
-                        "balanced_accuracy": None
-                        if entry["balanced_accuracy"] is None
-                        else 100 * entry["balanced_accuracy"],
-                        "f1": None if entry["f1"] is None else 100 * entry["f1"],
-                    }
-                )
-    return pd.DataFrame(rows)
+                per_seed.setdefault((data, name, task, split, seed), entry)
+    cells: dict[tuple, list[dict]] = {}
+    for (data, name, task, split, _), entry in per_seed.items():
+        cells.setdefault((data, name, task, split), []).append(entry)
+    rows = []
+    for (data, name, task, split), entries in cells.items():
+        row = {"data": data, "baseline": name, "task": task, "split": split}
+        for metric in ("accuracy", "balanced_accuracy", "f1"):
+            row[metric], _ = _pct([e[metric] for e in entries])
+        accuracies = [100 * e["accuracy"] for e in entries]
+        row.update(seeds=len(entries), accuracy_min=min(accuracies), accuracy_max=max(accuracies))
+        rows.append(row)
+    columns = ["data", "baseline", "task", "split", "accuracy", "balanced_accuracy", "f1"]
+    return pd.DataFrame(rows, columns=[*columns, "seeds", "accuracy_min", "accuracy_max"])
 
 
 def failed_table(jobs: list[Job]) -> pd.DataFrame:
@@ -170,9 +174,9 @@ def failed_table(jobs: list[Job]) -> pd.DataFrame:
         [
             {
                 "job": str(j.path),
-                "variant": j.result.get("variant"),
+                "variant": j.arm,
                 "seed": j.result.get("seed"),
-                "error": j.result.get("error", "no metrics.json"),
+                "error": _error(j),
             }
             for j in jobs
             if not j.ok
@@ -180,24 +184,38 @@ def failed_table(jobs: list[Job]) -> pd.DataFrame:
     )
 
 
-def _failure_reason(job: Job) -> str:
-    error = job.result.get("error")
+def _error(job: Job) -> str:
     if job.result.get("status") == "ok":
-        return "no metrics.json"
-    return error.split(":", 1)[0] if error else "no error recorded"
+        if job.metrics is None:
+            return "no metrics.json"
+        return "scored no row (empty eval.splits or eval.tasks)"
+    return job.result.get("error") or "no error recorded"
+
+
+def _failure_reason(job: Job) -> str:
+    return _error(job).split(":", 1)[0].split(" (", 1)[0]
 
 
 def failed_summary(jobs: list[Job]) -> str:
-    """One sentence for the report: how many jobs finished, how many failed and why. A failed
-    job is in no rate or table but "Failed jobs" (a diverged training is failed, not collapsed)."""
-    failed = [j for j in jobs if not j.ok]
-    finished = len(jobs) - len(failed)
+    """One sentence for the report: how many jobs finished, how many failed and why, and how
+    many never wrote a result. A failed or missing job is in no rate or table but "Failed jobs"
+    (a diverged training is failed, not collapsed); a sweep with a missing job is INCOMPLETE."""
+    missing = [j for j in jobs if j.missing]
+    failed = [j for j in jobs if not j.ok and not j.missing]
+    finished = len(jobs) - len(failed) - len(missing)
     text = f"{finished} job{'' if finished == 1 else 's'} finished, "
     if not failed:
-        return text + "none failed"
-    reasons = Counter(_failure_reason(j) for j in failed).most_common()
-    listed = ", ".join(reason if n == 1 else f"{reason} × {n}" for reason, n in reasons)
-    return (
-        text + f"{len(failed)} failed ({listed}): left out of every rate and table, "
-        "listed under Failed jobs"
-    )
+        text += "none failed"
+    else:
+        reasons = Counter(_failure_reason(j) for j in failed).most_common()
+        listed = ", ".join(reason if n == 1 else f"{reason} × {n}" for reason, n in reasons)
+        text += (
+            f"{len(failed)} failed ({listed}): left out of every rate and table, "
+            "listed under Failed jobs"
+        )
+    if missing:
+        text += (
+            f"; **INCOMPLETE: {len(missing)} job{'' if len(missing) == 1 else 's'} missing** "
+            "(no result.json: killed, still running or never started; listed under Failed jobs)"
+        )
+    return text

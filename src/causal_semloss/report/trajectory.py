@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from causal_semloss.report.answer_weight import answer_weight_row  # noqa: E402
+from causal_semloss.report.collapse import split_collapsed  # noqa: E402
 from causal_semloss.report.plots import PALETTE, _save  # noqa: E402
 from causal_semloss.report.settings import backbone  # noqa: E402
 from causal_semloss.report.sweep import Job  # noqa: E402
@@ -57,7 +59,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
             continue
         threshold = threshold_of(job)
         trained = bool(job.result.get("trained"))
-        role = job.recipe
+        role = job.role
         tasks = job.tasks
         for task in tasks:
             for split in ALL_SPLITS:
@@ -65,12 +67,13 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
                 if entry is None:
                     continue
                 point = {**entry, "split": split}
-                point["collapsed"] = _collapsed(entry["yes_rate"], threshold)
+                point["collapsed"] = _collapsed(split, entry, threshold)
                 examples = (job.train_metrics or {}).get("examples_seen", 0) if trained else 0
                 rows.append(_row(job, task, role, point, examples, final=True))
         for probe in (job.train_metrics or {}).get("trajectory", []):
             task, split = probe["set"].split("/", 1)
             point = {**probe, "split": split, "true_yes": probe["true_yes_rate"] * probe["n"]}
+            point["collapsed"] = _collapsed(split, point, threshold)
             rows.append(_row(job, task, role, point, probe["examples"], final=False))
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -78,8 +81,11 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
     return frame.sort_values([*KEYS, "final", "seed"]).reset_index(drop=True)
 
 
-def _collapsed(yes_rate: float | None, threshold: float) -> bool | None:
-    return None if yes_rate is None else max(yes_rate, 1 - yes_rate) >= threshold
+def _collapsed(split: str, entry: dict, threshold: float) -> bool | None:
+    """The report's one rule (`report.collapse`) on one scored split."""
+    n = entry.get("n")
+    true_rate = entry["true_yes"] / n if n else None
+    return split_collapsed(split, entry.get("yes_rate"), true_rate, threshold)
 
 
 def has_trajectories(frame: pd.DataFrame) -> bool:
@@ -111,8 +117,14 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | None) -> list[Path]:
-    """One figure per (backbone, task): a row per quantity, a column per split."""
+def trajectory_plots(
+    frame: pd.DataFrame,
+    out_dir: Path,
+    paper_exposure: int | None,
+    weights: pd.DataFrame | None = None,
+) -> list[Path]:
+    """One figure per (backbone, task): a row per quantity, a column per split, and, where the
+    runs logged it, a last row with the answer token's weight in the objective."""
     if not has_trajectories(frame):
         return []
     agg = aggregate(frame)
@@ -126,13 +138,21 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
             role: (LINE_STYLES[i % len(LINE_STYLES)], 3.2 - 2.4 * i / max(1, len(roles) - 1))
             for i, role in enumerate(roles)
         }
+        here_weights = (
+            weights[(weights["backbone"] == model) & (weights["task"] == task)]
+            if weights is not None and len(weights)
+            else None
+        )
+        n_rows = len(QUANTITIES) + (here_weights is not None and len(here_weights) > 0)
         fig, axes = plt.subplots(
-            len(QUANTITIES),
+            n_rows,
             len(splits),
-            figsize=(2.6 * len(splits) + 1.5, 2.4 * len(QUANTITIES) + 0.6),
+            figsize=(2.6 * len(splits) + 1.5, 2.4 * n_rows + 0.6),
             sharex=True,
             squeeze=False,
         )
+        if n_rows > len(QUANTITIES):
+            answer_weight_row(axes, here_weights, colours, styles)
         for col, split in enumerate(splits):
             here = sub[sub["split"] == split]
             for row, (quantity, label) in enumerate(QUANTITIES.items()):
@@ -181,9 +201,14 @@ def trajectory_plots(frame: pd.DataFrame, out_dir: Path, paper_exposure: int | N
                 ax.tick_params(labelsize=7)
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+        exposure = (
+            f"; dashed = the paper's exposure ({paper_exposure:,} examples)"
+            if paper_exposure
+            else ""
+        )
         fig.suptitle(
             f"{task} from {model}: mean over seeds, band = seed range; dotted = true %Yes / "
-            f"chance; x = untrained; dashed = the paper's exposure ({paper_exposure:,} examples)",
+            f"chance; x = untrained{exposure}",
             fontsize=9,
         )
         fig.tight_layout()

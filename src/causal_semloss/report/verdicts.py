@@ -24,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+from scipy import stats
+
 NO_VERDICT = "no verdict"
 NOT_TESTABLE = "not testable"
 VERDICTS = (
@@ -57,6 +60,20 @@ class Interval:
         if not self.has_ci:
             return f"{self.estimate:.1f}{unit} (identical seeds: no CI)"
         return f"{self.estimate:.1f}{unit} [{self.low:.1f}, {self.high:.1f}]"
+
+
+def t_interval(values: np.ndarray, confidence: float) -> Interval:
+    """The mean of `values` (NaNs dropped) with its t-interval over them."""
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return Interval(None, None, None, 0)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return Interval(mean, None, None, 1)
+    if np.allclose(values, values[0]):
+        return Interval(mean, mean, mean, len(values))  # zero width: no verdict
+    low, high = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
+    return Interval(mean, float(low), float(high), len(values))
 
 
 def level_verdict(ours: Interval, paper: float | tuple[float, float], margin: float) -> str:

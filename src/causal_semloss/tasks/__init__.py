@@ -2,7 +2,7 @@
 (`task.name`), the way transformers finds a model class from its config's `model_type`.
 
 Adding a task is a module here with a `Task` subclass, one line in `_REGISTERED`, and its
-YAML in conf/task/ (README "Adding a task"). An unknown name is a ConfigError listing the
+YAML in conf/task/ (docs/architecture.md, "A task is a plugin"). An unknown name is a ConfigError listing the
 known ones — never a silent default.
 """
 

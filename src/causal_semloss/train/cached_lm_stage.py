@@ -3,7 +3,7 @@ fine-tuning, train it on the training premises' text once per backbone config, a
 The pre-train entry point that builds a shipped stand-in backbone is `pretrain.py`.
 
 Why: the paper fine-tunes a *pretrained* Gemma. A randomly initialised tiny Gemma trained on the
-Yes/No answer alone sits on a loss plateau for thousands of steps (README "Training"): nothing in
+Yes/No answer alone sits on a loss plateau for thousands of steps (docs/models.md): nothing in
 a random network matches the random node names of a question to those of its premise. A short
 language-modelling stage on the prompts — premise and question text of the training split of
 both tasks, never an answer, never an evaluation split — stands in for pretraining. It runs once

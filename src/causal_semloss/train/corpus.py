@@ -1,7 +1,7 @@
 """Causal text for building a backbone: a language-model corpus and an instruction corpus.
 
 Why two: a randomly initialised tiny Gemma fine-tuned on one Yes/No token per example sits on a
-loss plateau (README "Training"). A real instruction-tuned LM arrives with circuits that copy
+loss plateau (docs/models.md). A real instruction-tuned LM arrives with circuits that copy
 and match names and an answer format; the stand-in backbone gets them in two stages:
 - LM text: a premise followed by statements it implies ("So A causes C."), every token a
   target — predicting C after "So A causes" is reachability, learnt from dense supervision;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import torch
@@ -52,7 +53,9 @@ def train(
     backbone, train_set, val_set, data_dir = prepare(cfg)
     trainer = Trainer(cfg, out_dir, backbone, train_set, val_set, probe_factory, runtime)
     resumed = trainer.maybe_resume()
+    start_step, started = trainer.state.step, time.perf_counter()
     state = trainer.run(interrupt_at=interrupt_at, logger=logger)
+    seconds = time.perf_counter() - started
     n_params = sum(p.numel() for p in backbone.model.parameters())
     n_trainable = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     metrics = {
@@ -68,6 +71,14 @@ def train(
         "history": state.history,
         "validation": state.validation,
         "trajectory": state.trajectory,
+        # Wall time of the training loop in this process (probes and validation included; a
+        # resumed run counts only the steps it ran here): a measurement, not a result.
+        "timing": {
+            "train_seconds": round(seconds, 1),
+            "examples_per_second": round((state.step - start_step) * trainer.per_step / seconds, 1)
+            if seconds > 0
+            else None,
+        },
     }
     save_model_dir(backbone, out_dir / "model", cfg)
     write_json(out_dir / TRAIN_METRICS, metrics)

@@ -117,6 +117,11 @@ class LossParts:
     answer_ce: torch.Tensor | None = None
     answer_weight: torch.Tensor | None = None
 
+    def diagnostics(self) -> dict[str, torch.Tensor]:
+        """The logged-only values that are present, by their history key."""
+        found = {"answer_ce": self.answer_ce, "answer_weight": self.answer_weight}
+        return {key: value for key, value in found.items() if value is not None}
+
 
 def logits_start(answer_col: int, scope: str) -> int:
     """First column whose logits the loss needs (the model computes logits from there on only)."""

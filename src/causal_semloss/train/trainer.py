@@ -4,7 +4,7 @@ The optimisation loop itself is `loop.optimise`, the same one the pre-training s
 module supplies what fine-tuning adds: batches from left-padded prompt+answer tensors built once
 (`PaddedSet`), the loss, validation with a collapse warning, W&B logging, checkpoints that resume
 bit-exactly (data order is a pure function of (seed, epoch); RNG states are saved), and a clean
-stop on SIGINT/SIGTERM. Why not HF `Trainer`: see README "Training" (the loop is shared with
+stop on SIGINT/SIGTERM. Why not HF `Trainer`: see docs/architecture.md, "Training, in one place" (the loop is shared with
 pre-training, batches are pre-padded device tensors, and resume must be bit-exact).
 """
 
@@ -163,13 +163,8 @@ class Trainer:
             for name, value in parts.semantic.items():
                 key = f"sem/{name}"
                 totals[key] = totals.get(key, 0.0) + value.detach().double() / tc.grad_accum
-            totals["answer_ce"] = (
-                totals.get("answer_ce", 0.0) + parts.answer_ce.double() / tc.grad_accum
-            )
-            if parts.answer_weight is not None:
-                totals["answer_weight"] = (
-                    totals.get("answer_weight", 0.0) + parts.answer_weight / tc.grad_accum
-                )
+            for key, value in parts.diagnostics().items():
+                totals[key] = totals.get(key, 0.0) + value.double() / tc.grad_accum
         return {**totals, "lambda": lam, "lr": self.lr_at(step)}
 
     def validate(self) -> dict:

@@ -1,0 +1,88 @@
+"""Which runs are seeds of one arm. A row of the report averages over seeds, so it must hold
+exactly the runs whose configs differ in nothing but the seed: runs of one recipe at two learning
+rates, two λ schedules or two budgets are two rows, each named by what differs, and a run repeated
+with the same config and seed (`seed=0,0`, a sweep given twice under two names) counts once.
+
+What may differ inside one arm without making it another experiment — where a run was written,
+how it was logged, how many threads scored it, how often it was probed — is listed in
+`report.same_arm_ignores` (conf/report/default.yaml)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from causal_semloss.report.sweep import Job
+
+
+def _flat(tree: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = json.dumps(value, sort_keys=True)
+    return out
+
+
+def _ignored(key: str, ignores: list[str]) -> bool:
+    return any(key == prefix or key.startswith(f"{prefix}.") for prefix in ignores)
+
+
+def fingerprint(job: Job, ignores: list[str]) -> dict[str, str]:
+    """The job's config, flattened, less the seed and the keys that do not make another arm."""
+    return {k: v for k, v in _flat(job.config).items() if not _ignored(k, [*ignores, "seed"])}
+
+
+def _value(text: str) -> str:
+    value = json.loads(text)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[str]]:
+    """Set each job's `arm_suffix` and drop repeats; return (the jobs, one note per repeat).
+
+    Jobs of one (task, recipe) whose configs differ get a suffix naming the differing keys,
+    e.g. `[loss.schedule=constant(0.3)]`, except the one config that holds strictly the most
+    runs, which keeps the plain recipe name (the arm the recipe means, e.g. the paper's
+    scheduled λ beside two constant-λ controls); with no such majority every config is named.
+    """
+    kept: list[Job] = []
+    notes: list[str] = []
+    first_of: dict[tuple, Job] = {}
+    for job in jobs:
+        prints = fingerprint(job, ignores)
+        key = (tuple(sorted(prints.items())), job.result.get("seed"), job.result.get("task"))
+        if job.ok and key in first_of:
+            notes.append(
+                f"{job.path} repeats {first_of[key].path} (same config and seed): counted once"
+            )
+            continue
+        if job.ok:
+            first_of[key] = job
+        job.fingerprint = prints
+        kept.append(job)
+    by_recipe: dict[tuple, list[Job]] = {}
+    for job in kept:
+        by_recipe.setdefault((job.result.get("task"), job.recipe), []).append(job)
+    for group in by_recipe.values():
+        configs = Counter(tuple(sorted(j.fingerprint.items())) for j in group)
+        if len(configs) < 2:
+            continue
+        differing = sorted(
+            {k for j in group for k in j.fingerprint}
+            - {
+                k
+                for k in group[0].fingerprint
+                if all(j.fingerprint.get(k) == group[0].fingerprint[k] for j in group)
+            }
+        )
+        (top, n_top), *rest = configs.most_common()
+        majority = top if not rest or rest[0][1] < n_top else None
+        for job in group:
+            if tuple(sorted(job.fingerprint.items())) == majority:
+                continue
+            shown = [f"{k}={_value(job.fingerprint[k])}" for k in differing if k in job.fingerprint]
+            job.arm_suffix = f" [{', '.join(shown)}]"
+    return kept, notes

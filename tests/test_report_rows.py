@@ -1,0 +1,212 @@
+"""What the report counts: a row is one arm (the runs whose configs differ only in the seed), a
+repeated run counts once, a job that never finished or scored nothing is reported as such, and
+every trained arm is held against the surface heuristic with one collapse rule. Built from real
+run files (docs/results/claims_full/runs), copied and edited the way a user's sweeps differ."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from causal_semloss.errors import UserError
+from causal_semloss.report import sweep as sweep_module
+from causal_semloss.report.arms import assign_arms
+from causal_semloss.report.heuristic import AT, BELOW, BEYOND, heuristic_table, label
+from causal_semloss.report.runs import runs_frame
+from causal_semloss.report.settings import report_config
+from causal_semloss.report.sweep import load_sweep, load_sweeps
+from causal_semloss.report.tables import (
+    baseline_table,
+    failed_summary,
+    failed_table,
+    headline_table,
+    per_split_table,
+)
+from causal_semloss.report.verdicts import Interval
+from tests.conftest import REPO
+
+RUNS = REPO / "docs/results/claims_full/runs"
+
+
+def _copy(sweep, run: str, name: str | None = None, edit=None):
+    """Copy a committed run into `sweep` (as `name`); `edit(config)` changes its config.json."""
+    dest = sweep / (name or run)
+    shutil.copytree(RUNS / run, dest)
+    if edit:
+        config = json.loads((dest / "config.json").read_text())
+        edit(config)
+        (dest / "config.json").write_text(json.dumps(config))
+    return dest
+
+
+def _jobs(sweep):
+    jobs = load_sweep(sweep)
+    return assign_arms(jobs, list(report_config(jobs).same_arm_ignores))
+
+
+def _rows(headline, task="transitivity"):
+    return headline[headline.task == task].set_index("variant")
+
+
+def test_runs_at_two_learning_rates_are_two_rows_named_by_what_differs(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0", "a")
+    _copy(tmp_path, "transitivity_semantic_0", "b", lambda c: c["train"].update(lr=0.001))
+    jobs, notes = _jobs(tmp_path)
+    rows = _rows(headline_table(jobs))
+    assert len(rows) == 2 and not notes
+    assert set(rows.seeds_ok) == {1}
+    assert set(rows.index) == {
+        "transitivity_semantic [train.lr=0.0003]",
+        "transitivity_semantic [train.lr=0.001]",
+    }
+
+
+def test_a_repeated_config_and_seed_counts_once(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0", "a")
+    _copy(tmp_path, "transitivity_semantic_0", "b")
+    jobs, notes = _jobs(tmp_path)
+    assert len(jobs) == 1 and len(notes) == 1 and "counted once" in notes[0]
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [1]
+
+
+def test_a_constant_lambda_control_is_its_own_row_beside_the_scheduled_arm(tmp_path):
+    for seed in range(3):
+        _copy(tmp_path, f"transitivity_semantic_{seed}")
+    constant = '"constant(0.3)"'
+    _copy(
+        tmp_path,
+        "transitivity_semantic_0",
+        "constant_0",
+        lambda c: c["loss"].update(schedule="constant(0.3)"),
+    )
+    jobs, _ = _jobs(tmp_path)
+    rows = _rows(headline_table(jobs))
+    assert rows.loc["transitivity_semantic", "seeds_ok"] == 3  # the recipe's own arm: unnamed
+    assert rows.loc["transitivity_semantic [loss.schedule=constant(0.3)]", "seeds_ok"] == 1
+    assert constant not in " ".join(rows.index)
+    frame = runs_frame(jobs)
+    assert set(frame.role) == {"semantic", "semantic [loss.schedule=constant(0.3)]"}
+
+
+def test_where_and_how_a_run_was_written_does_not_make_another_arm(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0")
+    _copy(
+        tmp_path,
+        "transitivity_semantic_1",
+        edit=lambda c: (
+            c["runtime"].update(device="cuda", threads=4),
+            c["paths"].update(data_root="x"),
+        ),
+    )
+    jobs, _ = _jobs(tmp_path)
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [2]
+
+
+def test_a_killed_job_is_missing_and_the_sweep_incomplete(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0", "0")
+    killed = _copy(tmp_path, "transitivity_semantic_1", "1")
+    (killed / "result.json").unlink()
+    (killed / "metrics.json").unlink()
+    jobs = load_sweep(tmp_path)
+    line = failed_summary(jobs)
+    assert line.startswith("1 job finished, none failed") and "INCOMPLETE: 1 job missing" in line
+    assert "missing" in failed_table(jobs).error.iloc[0]
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [1]
+
+
+def test_jobs_a_sweep_listed_but_never_started_are_missing(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0", "0")
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n  sweeper:\n    params:\n      seed: 0,1,2\n  overrides:\n    task: []\n"
+    )
+    line = failed_summary(load_sweep(tmp_path))
+    assert "INCOMPLETE: 2 jobs missing" in line
+
+
+def test_a_job_that_scored_no_row_is_failed_not_counted(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0", "0")
+    empty = _copy(tmp_path, "transitivity_semantic_1", "1")
+    metrics = json.loads((empty / "metrics.json").read_text())
+    (empty / "metrics.json").write_text(json.dumps({**metrics, "summary": {}, "splits": {}}))
+    jobs = load_sweep(tmp_path)
+    assert [j.ok for j in jobs] == [True, False]
+    assert "scored no row" in failed_summary(jobs)
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [1]
+
+
+@pytest.mark.parametrize("text", ["[]", "{}", '{"variant": "x"}', "3"])
+def test_a_malformed_result_json_is_a_failed_job_by_reason(tmp_path, text):
+    _copy(tmp_path, "transitivity_semantic_0", "0")
+    bad = _copy(tmp_path, "transitivity_semantic_1", "1")
+    (bad / "result.json").write_text(text)
+    jobs = load_sweep(tmp_path)
+    assert "malformed result.json" in failed_summary(jobs)
+    runs_frame(jobs), headline_table(jobs), failed_table(jobs)  # no KeyError
+
+
+def test_the_job_search_is_bounded(tmp_path, monkeypatch):
+    _copy(tmp_path, "transitivity_semantic_0", "0")
+    for i in range(30):
+        (tmp_path / "junk" / str(i)).mkdir(parents=True)
+    monkeypatch.setattr(sweep_module, "MAX_DIRS", 10)
+    with pytest.raises(UserError, match="directories searched"):
+        load_sweeps([tmp_path])
+
+
+def test_every_task_has_its_trivial_baselines_whichever_job_comes_first(tmp_path):
+    _copy(tmp_path, "dseparation_baseline_0", "0")  # first in path order
+    _copy(tmp_path, "transitivity_semantic_0", "1")
+    _copy(tmp_path, "transitivity_semantic_1", "2")
+    baselines = baseline_table(load_sweep(tmp_path))
+    trans = baselines[(baselines.task == "transitivity") & (baselines.baseline == "direct_link")]
+    assert set(trans.split) >= {"test", "length", "adversarial"}
+    assert (trans.seeds == 2).all()  # each seed's own rows, averaged
+
+
+def test_true_yes_rate_is_the_mean_over_the_seeds_rows(tmp_path):
+    for seed in range(4):
+        _copy(tmp_path, f"dseparation_baseline_{seed}")
+    per_split = per_split_table(load_sweep(tmp_path)).set_index("split")
+    rates = [
+        100 * e["true_yes"] / e["n"]
+        for e in (
+            json.loads((RUNS / f"dseparation_baseline_{s}/metrics.json").read_text())["splits"][
+                "dseparation/length"
+            ]
+            for s in range(4)
+        )
+    ]
+    assert len(set(rates)) > 1  # the seeds' rows differ
+    assert per_split.loc["length", "true_yes_rate"] == pytest.approx(sum(rates) / 4)
+    assert per_split.loc["length", "true_yes_rate_min"] == pytest.approx(min(rates))
+
+
+def test_the_headline_and_the_claims_use_one_collapse_rule(tmp_path):
+    for seed in range(5):
+        _copy(tmp_path, f"transitivity_semantic_{seed}")
+    jobs = load_sweep(tmp_path)
+    frame = runs_frame(jobs)
+    rate = _rows(headline_table(jobs)).loc["transitivity_semantic", "collapse_rate"]
+    assert rate == pytest.approx(100 * frame.collapsed.mean())
+    assert rate == pytest.approx(20.0)  # one seed collapses on an informative OOD split
+
+
+def test_the_scheduled_rescue_is_held_against_the_heuristic(tmp_path):
+    for seed in range(5):
+        _copy(tmp_path, f"transitivity_semantic_{seed}")
+    jobs = load_sweep(tmp_path)
+    table = heuristic_table(runs_frame(jobs), report_config(jobs).claims).set_index("measure")
+    ood = table.loc["OOD balanced accuracy (mean over the OOD splits)"]
+    assert ood.seeds == 5 and ood.label == AT
+    assert ood.difference == pytest.approx(0.5, abs=0.05)
+    assert table.loc["ID balanced accuracy"].label == BEYOND
+
+
+def test_heuristic_labels():
+    assert label(Interval(5.0, 1.0, 9.0, 3), 2.0) == BEYOND
+    assert label(Interval(-5.0, -9.0, -1.0, 3), 2.0) == BELOW
+    assert label(Interval(1.0, -3.0, 5.0, 3), 2.0) == AT
+    assert label(Interval(1.0, None, None, 1), 2.0).startswith(AT + " (one seed")
+    assert label(Interval(3.0, None, None, 1), 2.0).startswith(BEYOND)
