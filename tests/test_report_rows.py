@@ -210,3 +210,14 @@ def test_heuristic_labels():
     assert label(Interval(1.0, -3.0, 5.0, 3), 2.0) == AT
     assert label(Interval(1.0, None, None, 1), 2.0).startswith(AT + " (one seed")
     assert label(Interval(3.0, None, None, 1), 2.0).startswith(BEYOND)
+
+
+def test_a_setting_added_after_some_runs_ran_does_not_split_their_arm(tmp_path):
+    _copy(tmp_path, "transitivity_semantic_0")
+    _copy(
+        tmp_path,
+        "transitivity_semantic_1",
+        edit=lambda c: c["eval"].update(collapse_min_answers=20),
+    )
+    jobs, _ = _jobs(tmp_path)
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [2]

@@ -89,7 +89,7 @@ def _job(tmp_path, seed, role, points, final_yes):
                     "step": e // 32,
                     "examples": e,
                     "set": "dseparation/test",
-                    "n": 10,
+                    "n": 100,
                     "yes_rate": y,
                     "true_yes_rate": 0.5,
                     "balanced_accuracy": 0.5,

@@ -94,7 +94,7 @@ def eval_summary(
     baselines' `baseline/<task>/<split>/<name>/<metric>`, and for the variant's own task
     `eval/own/{id_mcc, ood_mcc, collapsed_splits}` — one key the parallel-coordinates panel
     reads whichever task a run was trained on. External eval sets keep only their metrics.json."""
-    from causal_semloss.evaluate.metrics import is_collapsed
+    from causal_semloss.evaluate.metrics import split_collapsed
     from causal_semloss.schema import ALL_SPLITS, OOD_SPLITS
 
     out: dict[str, Any] = {
@@ -111,8 +111,13 @@ def eval_summary(
         values = {**entry, "true_yes_rate": truth}
         out.update({f"eval/{key}/{m}": values.get(m) for m in SPLIT_METRICS})
         if split in ("test", *OOD_SPLITS):
-            hit = is_collapsed(
-                entry.get("yes_rate"), collapse_threshold, entry.get("n"), collapse_min_answers
+            hit = split_collapsed(
+                split,
+                entry.get("yes_rate"),
+                truth,
+                collapse_threshold,
+                entry.get("n"),
+                collapse_min_answers,
             )
             collapsed[task] = collapsed.get(task, 0) + int(bool(hit))
     for name, per_split in metrics.get("baselines", {}).items():

@@ -28,8 +28,9 @@ from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
     bootstrap_seed,
-    is_collapsed,
     mean_of,
+    run_collapsed,
+    split_collapsed,
 )
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet, encode_records
@@ -212,17 +213,31 @@ def _by_kind(records: list[dict], predicted: list[bool], truth: list[bool]) -> d
 
 
 def summarize(splits: dict, task: str, threshold: float, min_answers: int) -> dict:
-    """The headline numbers of one task: did it learn (ID), OOD mean, adversarial, collapse
-    (None below `min_answers` ID answers; `id_n` says how many there were)."""
+    """The headline numbers of one task: did it learn (ID), OOD mean, adversarial, collapse (the
+    suite's one rule, `metrics.split_collapsed`, over the ID test and the OOD splits; None when
+    no split had `min_answers` answers; `id_n` says how many the ID test had)."""
     test = splits.get(f"{task}/test", {})
     ood = [splits[f"{task}/{s}"] for s in OOD_SPLITS if f"{task}/{s}" in splits]
     adversarial = splits.get(f"{task}/adversarial", {})
+    flags = [
+        split_collapsed(
+            split,
+            entry.get("yes_rate"),
+            entry["true_yes"] / entry["n"] if entry.get("n") and "true_yes" in entry else None,
+            threshold,
+            entry.get("n"),
+            min_answers,
+        )
+        for split in ("test", *OOD_SPLITS)
+        if (entry := splits.get(f"{task}/{split}"))
+    ]
     return {
         "id_accuracy": test.get("accuracy"),
         "id_balanced_accuracy": test.get("balanced_accuracy"),
         "id_yes_rate": test.get("yes_rate"),
         "id_n": test.get("n"),
-        "collapsed": is_collapsed(test.get("yes_rate"), threshold, test.get("n"), min_answers),
+        # The one rule (metrics.split_collapsed) over the ID test and every OOD split.
+        "collapsed": run_collapsed(flags),
         "ood_accuracy": mean_of([s["accuracy"] for s in ood]),
         "ood_balanced_accuracy": mean_of([s["balanced_accuracy"] for s in ood]),
         "ood_f1": mean_of([s["f1"] for s in ood]),

@@ -185,6 +185,32 @@ def is_collapsed(
     return max(yes_rate, 1 - yes_rate) >= threshold
 
 
+def split_collapsed(
+    split: str,
+    yes_rate: float | None,
+    true_rate: float | None,
+    threshold: float,
+    n: int | None = None,
+    min_answers: int = 1,
+) -> bool | None:
+    """The suite's one collapse rule, per split: collapsed answers (`is_collapsed`) on the
+    balanced ID test, or on a split whose right answers are not themselves that one-sided, or
+    onto the wrong answer of one that is (answering No on a split that is 98% No is no sign of
+    collapse; on one that is 100% Yes it is). None when unknown (`is_collapsed`)."""
+    flag = is_collapsed(yes_rate, threshold, n, min_answers)
+    if not flag or split == "test" or true_rate is None:
+        return flag
+    one_sided = is_collapsed(true_rate, threshold)
+    return not one_sided or (yes_rate > 0.5) != (true_rate > 0.5)
+
+
+def run_collapsed(flags: Sequence[bool | None]) -> bool | None:
+    """A run is collapsed when any split it was scored on is (`split_collapsed`); None when no
+    split could tell."""
+    known = [f for f in flags if f is not None]
+    return any(known) if known else None
+
+
 def collapse_rate(flags: Sequence[bool | None]) -> float | None:
     known = [f for f in flags if f is not None]
     return sum(known) / len(known) if known else None

@@ -19,7 +19,7 @@ import torch
 from omegaconf import DictConfig
 
 from causal_semloss.evaluate.eval_sets import encode_capped, load_builtin_sets
-from causal_semloss.evaluate.metrics import binary_metrics, is_collapsed
+from causal_semloss.evaluate.metrics import binary_metrics, split_collapsed
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet
 from causal_semloss.model.scoring import scoring_options, yes_no_margins
@@ -64,8 +64,10 @@ class TrajectoryProbe:
                     "accuracy": metrics["accuracy"],
                     "balanced_accuracy": metrics["balanced_accuracy"],
                     "mcc": metrics["mcc"],
-                    "collapsed": is_collapsed(
+                    "collapsed": split_collapsed(
+                        key.split("/", 1)[1],
                         metrics["yes_rate"],
+                        metrics["true_yes"] / len(encoded),
                         self.cfg.eval.collapse_threshold,
                         len(encoded),
                         self.cfg.eval.collapse_min_answers,

@@ -67,6 +67,11 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
     for job in kept:
         by_recipe.setdefault((job.result.get("task"), job.recipe), []).append(job)
     for group in by_recipe.values():
+        # A key only some runs have (a setting added to the suite after the others ran) tells
+        # no arm apart: the runs without it ran with the behaviour before it existed.
+        shared = set.intersection(*(set(j.fingerprint) for j in group))
+        for job in group:
+            job.fingerprint = {k: v for k, v in job.fingerprint.items() if k in shared}
         configs = Counter(tuple(sorted(j.fingerprint.items())) for j in group)
         if len(configs) < 2:
             continue

@@ -11,7 +11,7 @@ import pandas as pd
 
 from causal_semloss.evaluate.metrics import is_collapsed, mean_of
 from causal_semloss.report.collapse import split_collapsed
-from causal_semloss.report.settings import backbone, collapse_threshold
+from causal_semloss.report.settings import backbone, collapse_min_answers, collapse_threshold
 from causal_semloss.report.sweep import Job
 from causal_semloss.schema import OOD_SPLITS
 
@@ -28,7 +28,7 @@ def _pct(value) -> float | None:
     return None if value is None else 100 * value
 
 
-def _collapse_columns(splits: dict, task: str, threshold: float) -> dict:
+def _collapse_columns(splits: dict, task: str, threshold: float, min_answers: int = 1) -> dict:
     """Predicted %Yes per split and collapse per split (≥ threshold identical answers), counted
     over all splits and over the informative ones: a collapse on the ID test, or on an OOD split
     whose right answers are not themselves that one-sided, or onto the wrong answer of one that
@@ -42,12 +42,16 @@ def _collapse_columns(splits: dict, task: str, threshold: float) -> dict:
         row[f"yes_{split}"] = _pct(yes_rate)
         if yes_rate is None:
             continue
-        flag = is_collapsed(yes_rate, threshold)
-        counted += 1
-        collapsed += flag
+        flag = is_collapsed(yes_rate, threshold, entry.get("n"), min_answers)
         true_rate = entry["true_yes"] / entry["n"]
         row[f"true_yes_{split}"] = _pct(true_rate)
-        informative += bool(split_collapsed(split, yes_rate, true_rate, threshold))
+        if flag is None:  # too few answers to tell
+            continue
+        counted += 1
+        collapsed += flag
+        informative += bool(
+            split_collapsed(split, yes_rate, true_rate, threshold, entry.get("n"), min_answers)
+        )
         if split == "test":
             row["collapsed_id"] = flag
     row.update(collapsed_splits=collapsed, splits_scored=counted, collapsed_informative=informative)
@@ -91,7 +95,9 @@ def _trivial_columns(baselines: dict, task: str) -> dict:
 
 def run_collapsed(job: Job, task: str) -> bool:
     """The report's one collapse verdict for a run on a task (`report.collapse`)."""
-    return _collapse_columns(job.metrics["splits"], task, collapse_threshold(job))["collapsed"]
+    return _collapse_columns(
+        job.metrics["splits"], task, collapse_threshold(job), collapse_min_answers(job)
+    )["collapsed"]
 
 
 def runs_frame(jobs: list[Job]) -> pd.DataFrame:
@@ -113,7 +119,12 @@ def runs_frame(jobs: list[Job]) -> pd.DataFrame:
                     "data": job.result.get("data", "?"),
                     "seed": job.result["seed"],
                     **{key: _pct(summary.get(name)) for key, (name, _) in METRICS.items()},
-                    **_collapse_columns(job.metrics["splits"], task, collapse_threshold(job)),
+                    **_collapse_columns(
+                        job.metrics["splits"],
+                        task,
+                        collapse_threshold(job),
+                        collapse_min_answers(job),
+                    ),
                     **_balanced_columns(job.metrics["splits"], task),
                     **_trivial_columns(job.metrics.get("baselines", {}), task),
                 }

@@ -31,6 +31,12 @@ def collapse_threshold(job: Job) -> float:
     return float(_composed().eval.collapse_threshold if found is None else found)
 
 
+def collapse_min_answers(job: Job) -> int:
+    """The fewest answers the job's evaluation judged a collapse from (1 before the setting)."""
+    found = job.config.get("eval", {}).get("collapse_min_answers")
+    return int(_composed().eval.collapse_min_answers if found is None else found)
+
+
 def backbone(job: Job) -> str:
     """The backbone a job ran from: its config's `model.name` (result.json's `model` before)."""
     return str(job.config.get("model", {}).get("name") or job.result.get("model") or "unknown")

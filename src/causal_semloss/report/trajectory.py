@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from causal_semloss.report.answer_weight import answer_weight_row  # noqa: E402
 from causal_semloss.report.collapse import split_collapsed  # noqa: E402
 from causal_semloss.report.plots import PALETTE, _save  # noqa: E402
-from causal_semloss.report.settings import backbone  # noqa: E402
+from causal_semloss.report.settings import backbone, collapse_min_answers  # noqa: E402
 from causal_semloss.report.sweep import Job  # noqa: E402
 from causal_semloss.schema import ALL_SPLITS  # noqa: E402
 
@@ -57,7 +57,7 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
     for job in jobs:
         if not job.ok:
             continue
-        threshold = threshold_of(job)
+        threshold, min_answers = threshold_of(job), collapse_min_answers(job)
         trained = bool(job.result.get("trained"))
         role = job.role
         tasks = job.tasks
@@ -67,13 +67,13 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
                 if entry is None:
                     continue
                 point = {**entry, "split": split}
-                point["collapsed"] = _collapsed(split, entry, threshold)
+                point["collapsed"] = _collapsed(split, entry, threshold, min_answers)
                 examples = (job.train_metrics or {}).get("examples_seen", 0) if trained else 0
                 rows.append(_row(job, task, role, point, examples, final=True))
         for probe in (job.train_metrics or {}).get("trajectory", []):
             task, split = probe["set"].split("/", 1)
             point = {**probe, "split": split, "true_yes": probe["true_yes_rate"] * probe["n"]}
-            point["collapsed"] = _collapsed(split, point, threshold)
+            point["collapsed"] = _collapsed(split, point, threshold, min_answers)
             rows.append(_row(job, task, role, point, probe["examples"], final=False))
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -81,11 +81,11 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
     return frame.sort_values([*KEYS, "final", "seed"]).reset_index(drop=True)
 
 
-def _collapsed(split: str, entry: dict, threshold: float) -> bool | None:
-    """The report's one rule (`report.collapse`) on one scored split."""
+def _collapsed(split: str, entry: dict, threshold: float, min_answers: int) -> bool | None:
+    """The suite's one rule (`report.collapse`) on one scored split."""
     n = entry.get("n")
     true_rate = entry["true_yes"] / n if n else None
-    return split_collapsed(split, entry.get("yes_rate"), true_rate, threshold)
+    return split_collapsed(split, entry.get("yes_rate"), true_rate, threshold, n, min_answers)
 
 
 def has_trajectories(frame: pd.DataFrame) -> bool:
