@@ -21,6 +21,11 @@ import pandas as pd  # noqa: E402
 from causal_semloss.atomic import atomic_path, write_text  # noqa: E402
 
 
+def _name(result: dict) -> str:
+    """The run's name: `name` (`<task>_<recipe>`), or `variant` in a result.json from before."""
+    return str(result.get("name") or result["variant"])
+
+
 def trajectory(sweep: Path) -> pd.DataFrame:
     rows = []
     for result_path in sorted(sweep.glob("*/result.json")):
@@ -33,7 +38,7 @@ def trajectory(sweep: Path) -> pd.DataFrame:
             for task, summary in result["summary"].items():
                 rows.append(
                     dict(
-                        variant=f"{result['variant']} (zero-shot, {task} ID test)",
+                        name=f"{_name(result)} (zero-shot, {task} ID test)",
                         step=0,
                         examples=0,
                         yes_rate=summary["id_yes_rate"],
@@ -46,7 +51,7 @@ def trajectory(sweep: Path) -> pd.DataFrame:
         for point in metrics["validation"]:
             rows.append(
                 dict(
-                    variant=result["variant"],
+                    name=_name(result),
                     step=point["step"],
                     examples=point["step"] * per_step,
                     yes_rate=point["yes_rate"],
@@ -75,9 +80,9 @@ def main() -> None:
     write_text(out / "validation_trajectory.md", shown.to_markdown(index=False) + "\n")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     trained = frame[frame.step > 0]
-    for variant, group in trained.groupby("variant"):
-        axes[0].plot(group.examples, 100 * group.yes_rate, marker="o", label=variant)
-        axes[1].plot(group.examples, 100 * group.accuracy, marker="o", label=variant)
+    for name, group in trained.groupby("name"):
+        axes[0].plot(group.examples, 100 * group.yes_rate, marker="o", label=name)
+        axes[1].plot(group.examples, 100 * group.accuracy, marker="o", label=name)
     axes[0].set_ylabel("validation Yes-rate (%)")
     axes[1].set_ylabel("validation accuracy (%, balanced set)")
     for ax in axes:

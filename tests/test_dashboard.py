@@ -20,7 +20,7 @@ TASKS = ("transitivity", "dseparation")
 SPLIT = {"n": 10, "accuracy": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0, "yes_rate": 0.4}
 
 
-def _job(sweep: Path, n: int, variant: str, seed: int, wandb_files: bool = True) -> Path:
+def _job(sweep: Path, n: int, recipe: str, seed: int, wandb_files: bool = True) -> Path:
     job = sweep / str(n)
     job.mkdir(parents=True)
     splits = {f"{t}/{s}": {**SPLIT, "true_yes": 5} for t in TASKS for s in ALL_SPLITS}
@@ -32,19 +32,22 @@ def _job(sweep: Path, n: int, variant: str, seed: int, wandb_files: bool = True)
     history = {"step": [5], "ce": [0.7], "lambda": [0.1], "loss": [0.7], "lr": [1e-3]}
     history["sem/oracle_answer"] = [0.6]
     config = {
-        "recipe": {
-            "name": "zero_shot" if variant == "base" else "semantic",
-            "train": variant != "base",
-        },
+        "recipe": {"name": recipe, "train": recipe != "zero_shot"},
         "seed": seed,
         "logger": {"name": "wandb", "mode": "offline", "project": "p", "entity": None},
     }
     files = {
-        "result.json": {"status": "ok", "variant": variant, "seed": seed},
+        "result.json": {
+            "status": "ok",
+            "name": f"transitivity_{recipe}",
+            "task": "transitivity",
+            "recipe": recipe,
+            "seed": seed,
+        },
         "metrics.json": metrics,
         "config.json": config,
     }
-    if variant != "base":
+    if recipe != "zero_shot":
         files["train_metrics.json"] = {"history": history, "validation": []}
     for name, obj in files.items():
         (job / name).write_text(json.dumps(obj))
@@ -58,8 +61,8 @@ def _job(sweep: Path, n: int, variant: str, seed: int, wandb_files: bool = True)
 @pytest.fixture
 def sweep(tmp_path):
     root = tmp_path / "multirun" / "2026-11-30" / "06-00-00"
-    for n, (variant, seed) in enumerate([("base", 0), ("transitivity_semantic", 0)]):
-        _job(root, n, variant, seed)
+    for n, (recipe, seed) in enumerate([("zero_shot", 0), ("semantic", 0)]):
+        _job(root, n, recipe, seed)
     return root
 
 
@@ -103,19 +106,19 @@ def test_cli_writes_the_workspace_spec_offline(sweep, capsys, monkeypatch):
     assert "eval/transitivity/long_names/balanced_accuracy" in text
     assert "val/examples_seen" in text
     run_set = spec["spec"]["section"]["runSets"][0]
-    assert run_set["grouping"] == [{"section": "config", "name": "variant.value"}]
+    assert run_set["grouping"] == [{"section": "config", "name": "run_name.value"}]
     assert "summary:eval/own/ood_mcc" in run_set["runFeed"]["columnOrder"]
 
 
 def test_no_finished_job_is_one_error_line(tmp_path, capsys):
-    job = _job(tmp_path / "sweep", 0, "base", 0)
+    job = _job(tmp_path / "sweep", 0, "zero_shot", 0)
     (job / "result.json").write_text(json.dumps({"status": "failed", "error": "x"}))
     assert "no finished jobs" in _error(capsys, [str(tmp_path / "sweep")])
     assert not (tmp_path / "sweep" / SPEC_FILE).exists()
 
 
 def test_a_job_without_wandb_files_is_one_error_line(sweep, capsys):
-    _job(sweep, 2, "dseparation_semantic", 0, wandb_files=False)
+    _job(sweep, 2, "baseline", 0, wandb_files=False)
     line = _error(capsys, [str(sweep), "--out", str(sweep / "out")])
     assert "no W&B run files" in line and "logger=none" in line
     assert not (sweep / "out").exists()
@@ -171,3 +174,38 @@ def test_every_panel_key_is_logged_by_every_job(tmp_path):
     (report_run,) = run_files(sweep)
     logged = {key.split("/")[0] for key in read_run(report_run).summary}  # tables, images
     assert {"headline", "per_split", "runs", "yes_rate", "balanced_accuracy_heatmap"} <= logged
+
+
+def test_the_dashboard_groups_by_the_key_the_pipeline_logs(tmp_path, monkeypatch):
+    """Each job's W&B config carries its name (`<task>_<recipe>`, the report's row name) under
+    the key the dashboard groups by; the W&B run is named by it too."""
+    from causal_semloss import pipeline
+    from causal_semloss.dashboard.spec import GROUP_BY, RUNS_TABLE
+    from tests.conftest import TINY_DATA, compose_cached
+
+    logged = {}
+
+    class Recorder:
+        def summary(self, metrics):
+            pass
+
+        def finish(self):
+            pass
+
+    def make_logger(cfg, out_dir, **kwargs):
+        logged.update(kwargs)
+        return Recorder()
+
+    def no_backbone(*args, **kwargs):
+        raise RuntimeError("stopped after the logger started")  # the job fails, fast
+
+    monkeypatch.setattr(pipeline, "make_logger", make_logger)
+    monkeypatch.setattr(pipeline, "prepare_backbone", no_backbone)
+    cfg = compose_cached(*TINY_DATA, "logger=none", "task=transitivity", "recipe=zero_shot")
+    result = pipeline.run_job(cfg, tmp_path / "job")
+    assert result["status"] == "failed" and "stopped after" in result["error"]
+    assert result["name"] == "transitivity_zero_shot" and result["paper_row"] == "base"
+    assert logged["config"][GROUP_BY] == result["name"]
+    assert logged["config"]["paper_row"] == "base"
+    assert logged["job_type"] == result["name"] and logged["name"] == f"{result['name']}-s0"
+    assert f"config:{GROUP_BY}.value" in RUNS_TABLE

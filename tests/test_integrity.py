@@ -134,18 +134,18 @@ def test_a_finished_run_refuses_a_changed_config(data_root, tmp_path):
 
 @pytest.mark.slow  # three jobs with evaluation: ~10 s here
 def test_a_job_reuses_its_finished_training_and_refuses_another_one(data_root, tmp_path):
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
 
     job = ["recipe=baseline", *QUICK_EVAL]
     out = tmp_path / "job"
-    assert run_variant(_cfg(data_root, *job), out)["status"] == "ok"
+    assert run_job(_cfg(data_root, *job), out)["status"] == "ok"
     stamp = (out / "model" / "model.safetensors").stat().st_mtime_ns
     # evaluation settings only: the finished model is evaluated again, not retrained
-    assert run_variant(_cfg(data_root, *job, "eval.max_examples=10"), out)["status"] == "ok"
+    assert run_job(_cfg(data_root, *job, "eval.max_examples=10"), out)["status"] == "ok"
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == stamp
     # another training config: refused before the dir is touched (a dir holds one run)
     with pytest.raises(ConfigError, match="holds another run"):
-        run_variant(_cfg(data_root, *job, "train.lr=5e-4"), out)
+        run_job(_cfg(data_root, *job, "train.lr=5e-4"), out)
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == stamp
 
 
@@ -361,7 +361,7 @@ def test_a_rerun_refuses_a_damaged_finished_model_before_touching_the_dir(data_r
     from omegaconf import OmegaConf
 
     from causal_semloss.model.backbone import load_backbone
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
     from causal_semloss.train.checkpoints import save_model_dir
 
     cfg, out = _cfg(data_root, "recipe=baseline", *QUICK_EVAL), tmp_path / "job"
@@ -372,7 +372,7 @@ def test_a_rerun_refuses_a_damaged_finished_model_before_touching_the_dir(data_r
     _flip_byte(out / "model" / "model.safetensors")
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     with pytest.raises(ConfigError, match="sha256 does not match"):
-        run_variant(_cfg(data_root, "recipe=baseline", *QUICK_EVAL, "eval.max_examples=10"), out)
+        run_job(_cfg(data_root, "recipe=baseline", *QUICK_EVAL, "eval.max_examples=10"), out)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     (out / "model" / "card.json").unlink()
     with pytest.raises(ConfigError, match="python -m causal_semloss.model.card"):

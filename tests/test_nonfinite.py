@@ -149,11 +149,11 @@ def test_a_nan_loss_stops_training_without_a_model_or_a_nan_checkpoint(
 
 
 def test_a_diverged_job_is_failed_with_the_reason_not_collapsed(data_root, tmp_path, monkeypatch):
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
 
     _nan_loss_after(monkeypatch, 1)
     cfg = _cfg(data_root, "recipe=baseline", *QUICK_EVAL)
-    result = run_variant(cfg, tmp_path / "job")
+    result = run_job(cfg, tmp_path / "job")
     assert result["status"] == "failed"
     assert "TrainingDiverged" in result["error"] and "not finite" in result["error"]
     assert "summary" not in result

@@ -39,7 +39,7 @@ def _finished_run(out, *overrides: str) -> dict[str, bytes]:
     cfg = compose_cached(*BASE, *overrides)
     out.mkdir(parents=True)
     (out / RUN_CONFIG).write_text(json.dumps(OmegaConf.to_container(cfg, resolve=True)))
-    (out / RESULT).write_text(json.dumps({"status": "ok", "variant": "v", "seed": 0}))
+    (out / RESULT).write_text(json.dumps({"status": "ok", "name": "transitivity_v", "seed": 0}))
     (out / "metrics.json").write_text("{}")
     (out / "model").mkdir()
     (out / "model" / "model.safetensors").write_bytes(b"weights")
@@ -55,23 +55,23 @@ def _snapshot(out) -> dict[str, bytes]:
     [("train.lr=5e-3", "train"), ("recipe=zero_shot", "recipe"), ("seed=1", "seed")],
 )
 def test_another_run_into_a_finished_runs_dir_is_refused_untouched(tmp_path, override, differs):
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
 
     out = tmp_path / "run"
     before = _finished_run(out, "recipe=baseline")
     with pytest.raises(ConfigError, match=rf"holds another run .*differs in .*{differs}"):
-        run_variant(compose_cached(*BASE, "recipe=baseline", override), out)
+        run_job(compose_cached(*BASE, "recipe=baseline", override), out)
     assert _snapshot(out) == before
 
 
 def test_a_run_into_an_evaluate_output_dir_is_refused(tmp_path):
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
 
     out = tmp_path / "eval"
     (out / "predictions").mkdir(parents=True)
     (out / "metrics.json").write_text("{}")
     with pytest.raises(ConfigError, match="another job's output"):
-        run_variant(compose_cached(*BASE), out)
+        run_job(compose_cached(*BASE), out)
     assert not (out / RUN_CONFIG).exists()
 
 
@@ -107,15 +107,15 @@ def test_in_a_sweep_a_refused_job_fails_without_touching_its_dir(tmp_path, monke
     assert _snapshot(out) == before
 
 
-def _fake_run_variant(failing_seeds: set[int]):
-    def run_variant(cfg, out_dir):
-        base = {"variant": "v", "seed": cfg.seed, "task": "transitivity"}
+def _fake_run_job(failing_seeds: set[int]):
+    def run_job(cfg, out_dir):
+        base = {"name": "transitivity_v", "seed": cfg.seed, "task": "transitivity"}
         if cfg.seed in failing_seeds:
             return {**base, "status": "failed", "error": "FloatingPointError: nan"}
         s = dict.fromkeys(("id_accuracy", "ood_accuracy", "adversarial_accuracy"), 0.5)
         return {**base, "status": "ok", "summary": {"transitivity": {**s, "collapsed": False}}}
 
-    return run_variant
+    return run_job
 
 
 @pytest.mark.parametrize(
@@ -131,8 +131,10 @@ def test_the_exit_status_says_whether_a_job_failed(tmp_path, monkeypatch, args, 
     import causal_semloss.run as run
 
     ran = []
-    fake = _fake_run_variant(failing)
-    monkeypatch.setattr(run, "run_variant", lambda cfg, out: ran.append(cfg.seed) or fake(cfg, out))
+    fake = _fake_run_job(failing)
+    monkeypatch.setattr(
+        run.pipeline, "run_job", lambda cfg, out: ran.append(cfg.seed) or fake(cfg, out)
+    )
     dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     monkeypatch.setattr(sys, "argv", ["run", *args, *BASE, *dirs])
     if code is None:

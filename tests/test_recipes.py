@@ -1,6 +1,6 @@
 """Recipes are an axis of their own: each experiment sweeps task x recipe, a run records both,
-its name comes from them (the paper's rows keep the paper's names), and the report reads its
-role from its config — never from its name."""
+its name comes from them (`<task>_<recipe>` for every run; the paper's row it stands for is a
+field of its own), and the report reads its role from its config — never from its name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pipeline import variant_name
+from causal_semloss.pipeline import paper_row, run_name
 from causal_semloss.report.runs import runs_frame
 from causal_semloss.report.sweep import Job
 from causal_semloss.report.tables import headline_table
@@ -41,8 +41,8 @@ def test_every_experiment_sweeps_tasks_by_recipes(experiment):
 def test_the_paper_experiments_hold_the_papers_five_rows():
     for experiment in ("smoke", "paper", "paper_gemma", "paper_gemma_cpu"):
         params = _sweep_params(experiment)
-        names = {
-            variant_name(compose_cached(f"task={t}", f"recipe={r}"))
+        rows = {
+            paper_row(compose_cached(f"task={t}", f"recipe={r}"))
             for t in params["task"]
             for r in params["recipe"]
         }
@@ -52,7 +52,7 @@ def test_the_paper_experiments_hold_the_papers_five_rows():
             "dseparation_baseline",
             "transitivity_semantic",
             "dseparation_semantic",
-        } <= names, experiment
+        } <= rows, experiment
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
@@ -96,9 +96,10 @@ def test_a_run_is_named_by_task_and_recipe(recipe):
     for task in ("transitivity", "dseparation"):
         cfg = compose_cached(f"task={task}", f"recipe={recipe}")
         assert cfg.recipe.name == recipe and cfg.task.name == task
-        paper = cfg.report.paper_rows.get(task, {}).get(recipe)
-        assert variant_name(cfg) == (paper or f"{task}_{recipe}")
-    assert variant_name(compose_cached("recipe=zero_shot")) == "base"
+        assert run_name(cfg) == f"{task}_{recipe}"
+        assert paper_row(cfg) == cfg.report.paper_rows.get(task, {}).get(recipe)
+    zero_shot = compose_cached("recipe=zero_shot")
+    assert (run_name(zero_shot), paper_row(zero_shot)) == ("transitivity_zero_shot", "base")
 
 
 def _job(task: str, recipe: str, variant: str, trained: bool, summary_tasks=None) -> Job:
@@ -152,8 +153,8 @@ def test_the_report_orders_rows_by_recipe_then_task():
         _job("dseparation", "zero_shot", "dseparation_zero_shot", False),
         _job("transitivity", "zero_shot", "base", False),
     ]
-    assert list(headline_table(jobs)["variant"]) == [
-        "base",
+    assert list(headline_table(jobs)["arm"]) == [
+        "transitivity_zero_shot",
         "dseparation_zero_shot",
         "dseparation_baseline",
         "transitivity_semantic",
@@ -168,9 +169,10 @@ def test_a_trained_run_not_scored_on_its_own_task_shows_no_numbers():
         _job("transitivity", "baseline", "transitivity_baseline", True, ["dseparation"]),
         _job("transitivity", "zero_shot", "base", False, ["dseparation"]),
     ]
-    table = headline_table(jobs).set_index("variant")
+    table = headline_table(jobs).set_index("arm")
     assert table.loc["transitivity_baseline", "task"] == "transitivity"
     assert pd.isna(table.loc["transitivity_baseline", "id_accuracy"])
     assert pd.isna(table.loc["transitivity_baseline", "collapse_rate"])
-    assert table.loc["base", "task"] == "dseparation"  # untrained: the task it was scored on
-    assert table.loc["base", "id_accuracy"] == 50.0
+    # untrained: the task it was scored on, under its own name
+    assert table.loc["transitivity_zero_shot", "task"] == "dseparation"
+    assert table.loc["transitivity_zero_shot", "id_accuracy"] == 50.0

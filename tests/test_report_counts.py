@@ -68,7 +68,7 @@ def test_failed_reasons_are_counted(tmp_path):
 def test_a_report_of_the_same_sweep_twice_counts_each_job_once(tmp_path, monkeypatch):
     import pandas as pd
 
-    from causal_semloss.pipeline import run_variant
+    from causal_semloss.pipeline import run_job
     from causal_semloss.report.build import build_report
     from causal_semloss.train import trainer
     from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
@@ -86,7 +86,7 @@ def test_a_report_of_the_same_sweep_twice_counts_each_job_once(tmp_path, monkeyp
         "eval.bootstrap=0",
         f"paths.data_root={tmp_path / 'data'}",
     ]
-    assert run_variant(compose_cfg([*common, "recipe=zero_shot"]), sweep / "0")["status"] == "ok"
+    assert run_job(compose_cfg([*common, "recipe=zero_shot"]), sweep / "0")["status"] == "ok"
 
     def diverging(*args, **kwargs):
         parts = real(*args, **kwargs)
@@ -95,11 +95,11 @@ def test_a_report_of_the_same_sweep_twice_counts_each_job_once(tmp_path, monkeyp
 
     real = trainer.compute_loss
     monkeypatch.setattr(trainer, "compute_loss", diverging)
-    failed = run_variant(compose_cfg([*common, "recipe=baseline"]), sweep / "1")
+    failed = run_job(compose_cfg([*common, "recipe=baseline"]), sweep / "1")
     assert failed["status"] == "failed"
     report = build_report([sweep, sweep], tmp_path / "out").read_text()
     assert f"Sweeps: {sweep} — 1 job finished, 1 failed (TrainingDiverged)" in report
     headline = pd.read_csv(tmp_path / "out" / "headline.csv")
-    assert headline.set_index("variant").loc["base", "seeds_ok"] == 1
+    assert headline.set_index("arm").loc["transitivity_zero_shot", "seeds_ok"] == 1
     assert "transitivity_baseline" not in set(pd.read_csv(tmp_path / "out" / "runs.csv")["role"])
     assert len(pd.read_csv(tmp_path / "out" / "failed_jobs.csv")) == 1

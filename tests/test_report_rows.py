@@ -47,7 +47,7 @@ def _jobs(sweep):
 
 
 def _rows(headline, task="transitivity"):
-    return headline[headline.task == task].set_index("variant")
+    return headline[headline.task == task].set_index("arm")
 
 
 def test_runs_at_two_learning_rates_are_two_rows_named_by_what_differs(tmp_path):
@@ -221,3 +221,59 @@ def test_a_setting_added_after_some_runs_ran_does_not_split_their_arm(tmp_path):
     )
     jobs, _ = _jobs(tmp_path)
     assert _rows(headline_table(jobs)).seeds_ok.tolist() == [2]
+
+
+@pytest.mark.parametrize("recorded", ["name", "variant"])
+def test_one_recipe_on_two_tasks_has_one_name_pattern_with_the_paper_row_beside(tmp_path, recorded):
+    """The untrained backbone on each task is `<task>_zero_shot` in the headline and the
+    heatmap (never the paper's row name on one task and ours on the other); the paper's row
+    stands beside it, found by the run's `paper_row` — or, in a result.json written before
+    that field (only `variant`, e.g. "base": the committed runs), by its task and recipe."""
+    import pandas as pd
+
+    from causal_semloss.report.build import build_report
+
+    sweep = tmp_path / "sweep"
+    for run in ("transitivity_zero_shot_0", "dseparation_zero_shot_0"):
+        dest = _copy(sweep, run)
+        result = json.loads((dest / "result.json").read_text())
+        assert "variant" in result and "name" not in result  # as committed
+        if recorded == "name":
+            row = {"transitivity": "base"}.get(result["task"])
+            result = {k: v for k, v in result.items() if k != "variant"}
+            result |= {"name": f"{result['task']}_{result['recipe']}", "paper_row": row}
+            (dest / "result.json").write_text(json.dumps(result))
+    out = tmp_path / "out"
+    build_report([sweep], out)
+    headline = pd.read_csv(out / "headline.csv")
+    names = ["transitivity_zero_shot", "dseparation_zero_shot"]
+    assert list(headline["arm"]) == names
+    assert headline["paper_row"].iloc[0] == "Standard Gemma 270M-IT"
+    assert headline["paper_standard"].iloc[0] == 70.1
+    assert headline[["paper_row", "paper_standard"]].iloc[1].isna().all()
+    heatmap = pd.read_csv(out / "balanced_accuracy_heatmap.csv")
+    assert list(dict.fromkeys(heatmap[heatmap.source == "ours"]["row"])) == names
+    assert "paper: Standard Gemma 270M-IT" in set(heatmap["row"])
+    per_split = pd.read_csv(out / "per_split.csv").set_index(["arm", "split"])
+    assert per_split.loc[("transitivity_zero_shot", "length"), "paper_accuracy"] == 57.2
+    assert set(pd.read_csv(out / "runs.csv")["role"]) == {"zero_shot"}  # claims: by recipe
+
+
+def test_an_untrained_run_from_before_the_recipe_axis_is_named_by_the_task_it_scored(tmp_path):
+    """Such a run recorded the default task (`variant` "base", task transitivity) but was scored
+    on d-separation only: it is that task's untrained row, and the paper's transitivity row
+    ("base") is not put beside it."""
+    shutil.copytree(REPO / "docs/results/claims_trajectory/runs/0", tmp_path / "0")
+    result = json.loads((tmp_path / "0" / "result.json").read_text())
+    assert (result["variant"], result["task"], "recipe" in result) == (
+        "base",
+        "transitivity",
+        False,
+    )
+    jobs, _ = _jobs(tmp_path)
+    row = headline_table(jobs).iloc[0]
+    assert (row["arm"], row["task"], row["paper_row"]) == (
+        "dseparation_zero_shot",
+        "dseparation",
+        None,
+    )

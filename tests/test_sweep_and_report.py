@@ -10,9 +10,10 @@ import pytest
 from causal_semloss.report.verdicts import VERDICTS
 from tests.conftest import run_cli
 
-# recipe x task: the paper's five rows (report.paper_rows) and the untrained d-separation run.
-VARIANTS = [
-    "base",
+# recipe x task: the paper's five rows (report.paper_rows) and the untrained d-separation run,
+# each named <task>_<recipe>.
+NAMES = [
+    "transitivity_zero_shot",
     "dseparation_zero_shot",
     "transitivity_baseline",
     "dseparation_baseline",
@@ -39,9 +40,10 @@ def smoke_sweep(tmp_path_factory):
 
 
 @pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
-def test_smoke_sweep_runs_every_variant(smoke_sweep):
+def test_smoke_sweep_runs_every_recipe_on_every_task(smoke_sweep):
     results = [json.loads(p.read_text()) for p in sorted(smoke_sweep.glob("*/result.json"))]
-    assert sorted(r["variant"] for r in results) == sorted(VARIANTS)
+    assert sorted(r["name"] for r in results) == sorted(NAMES)
+    assert {r["name"]: r["paper_row"] for r in results}["transitivity_zero_shot"] == "base"
     assert all(r["status"] == "ok" for r in results)
     trained = [r for r in results if r["trained"]]
     assert len(trained) == 4
@@ -73,14 +75,12 @@ def test_report_tables_and_plots(smoke_sweep):
     assert set(claims["verdict"]) <= set(VERDICTS)
     assert (smoke_sweep / "paper_rescored_v4_vs_untrained.csv").exists()
     headline = pd.read_csv(smoke_sweep / "headline.csv")
-    assert list(headline["variant"]) == VARIANTS
-    assert (
-        headline.loc[headline["variant"] == "transitivity_baseline", "paper_standard"].item()
-        == 27.7
-    )
+    assert list(headline["arm"]) == NAMES
+    row = headline.set_index("arm").loc["transitivity_baseline"]
+    assert (row["paper_row"], row["paper_standard"]) == ("Transitivity V1", 27.7)
     assert headline["id_accuracy"].between(0, 100).all()
     per_split = pd.read_csv(smoke_sweep / "per_split.csv")
-    assert len(per_split) == len(VARIANTS) * 14
+    assert len(per_split) == len(NAMES) * 14
     baselines = pd.read_csv(smoke_sweep / "baselines.csv")
     always_yes = baselines[(baselines["baseline"] == "always_yes") & (baselines["split"] == "test")]
     assert (always_yes["accuracy"] == 50.0).all()  # balanced ID test
@@ -101,7 +101,7 @@ def test_report_on_a_dir_without_finished_jobs(tmp_path):
 @pytest.mark.slow  # end to end, 10-75 s here: `make test-slow` (CI) runs it
 def test_a_failed_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
     sweep = tmp_path / "sweep"
-    # the trained variant cannot hold out 5000 validation examples from 400: it fails; base runs
+    # the trained run cannot hold out 5000 validation examples from 400: it fails; zero_shot runs
     result = run_cli(
         "causal_semloss.run",
         "-m",
@@ -117,10 +117,10 @@ def test_a_failed_job_does_not_stop_the_sweep_and_is_reported(tmp_path):
     assert result.returncode == 1, result.stderr[-3000:]  # every job ran; one failed
     assert "1 job(s) failed" in result.stderr
     results = {
-        json.loads(p.read_text())["variant"]: json.loads(p.read_text())
+        json.loads(p.read_text())["name"]: json.loads(p.read_text())
         for p in sweep.glob("*/result.json")
     }
-    assert results["base"]["status"] == "ok"
+    assert results["transitivity_zero_shot"]["status"] == "ok"
     assert results["transitivity_baseline"]["status"] == "failed"
     assert "no training examples" in results["transitivity_baseline"]["error"]
     report = run_cli("causal_semloss.report", str(sweep))

@@ -115,12 +115,12 @@ def test_sigterm_outside_training_stops_the_sweep(tmp_path):
 
 
 def _metrics(sweep: Path) -> dict[str, dict]:
-    """metrics.json of every job, by variant; every job must have finished ok."""
+    """metrics.json of every job, by name; every job must have finished ok."""
     results = {}
     for path in sweep.glob("*/result.json"):
         result = json.loads(path.read_text())
         assert result["status"] == "ok", result.get("error")
-        results[result["variant"]] = json.loads((path.parent / "metrics.json").read_text())
+        results[result["name"]] = json.loads((path.parent / "metrics.json").read_text())
     assert len(results) == len(list(sweep.glob("*/result.json")))
     return results
 

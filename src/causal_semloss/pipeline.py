@@ -1,6 +1,7 @@
 """One run end to end: data -> (train) -> evaluate -> result.json, in one job dir; and how a
 sweep of such jobs resumes and stops. A run is a (task, recipe) pair on a data setting, backbone
-and seed; result.json records each, and the run's name (`variant_name`).
+and seed; result.json records each, the run's name (`run_name`: `<task>_<recipe>`) and the
+paper's row it stands for, if any (`paper_row`).
 
 A failing job writes result.json with status "failed" and the error instead of raising, so in a
 Hydra sweep it does not stop the other jobs and shows up as failed in the report.
@@ -30,7 +31,7 @@ from causal_semloss.evaluate.evaluation import evaluate
 from causal_semloss.evaluate.trajectory import probe_factory
 from causal_semloss.model.backbone import check_model_dir_card, load_backbone
 from causal_semloss.paths import RESULT, RUN_CONFIG, TRAIN_METRICS
-from causal_semloss.run_logger import eval_summary, make_logger
+from causal_semloss.run_logger import RUN_NAME_KEY, eval_summary, make_logger
 from causal_semloss.runtime import Runtime
 from causal_semloss.train.cached_lm_stage import prepare_backbone
 from causal_semloss.train.checkpoints import run_config_hash, trained_under
@@ -41,20 +42,26 @@ log = logging.getLogger(__name__)
 CONFIG = RUN_CONFIG
 
 
-def variant_name(cfg: DictConfig) -> str:
-    """A run's name in tables, W&B and the dashboard: the paper's row name when its (task,
-    recipe) is one of the paper's rows (`report.paper_rows`), else `<task>_<recipe>`."""
-    task, recipe = cfg.task.name, cfg.recipe.name
-    return cfg.report.paper_rows.get(task, {}).get(recipe) or f"{task}_{recipe}"
+def run_name(cfg: DictConfig) -> str:
+    """A run's name in tables, figures, W&B and the dashboard: `<task>_<recipe>`, for every
+    run alike (the paper's row it stands for is a field of its own: `paper_row`)."""
+    return f"{cfg.task.name}_{cfg.recipe.name}"
 
 
-def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
+def paper_row(cfg: DictConfig) -> str | None:
+    """The paper's row the run stands for — the key of its numbers in paper_numbers.json, by
+    (task, recipe) in `report.paper_rows` — or None when it is none of the paper's rows."""
+    return cfg.report.paper_rows.get(cfg.task.name, {}).get(cfg.recipe.name)
+
+
+def run_job(cfg: DictConfig, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = variant_name(cfg)
+    name = run_name(cfg)
     runtime = Runtime.of(cfg)  # resolved once: every stage of this job runs on it
     base = {
-        "variant": name,
+        "name": name,
+        "paper_row": paper_row(cfg),
         "seed": cfg.seed,
         "task": cfg.task.name,
         "recipe": cfg.recipe.name,
@@ -82,7 +89,7 @@ def run_variant(cfg: DictConfig, out_dir: str | Path) -> dict:
         out_dir,
         name=f"{name}-s{cfg.seed}",
         job_type=name,
-        config={**resolved, "variant": name},
+        config={**resolved, RUN_NAME_KEY: name, "paper_row": base["paper_row"]},
     )
     try:
         if cfg.recipe.train:

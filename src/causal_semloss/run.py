@@ -19,12 +19,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from causal_semloss import pipeline
 from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.config_checks import checked, require_rows_to_score
 from causal_semloss.data.external import check_external_sets
 from causal_semloss.errors import ConfigError, UserError, exit_on_user_error, one_line
 from causal_semloss.paths import CONFIG_DIR
-from causal_semloss.pipeline import finished_result, in_sweep, run_variant
+from causal_semloss.pipeline import finished_result, in_sweep
 from causal_semloss.sweep_stop import failed_jobs, note_failed_job, run_stoppable, stop_scope
 
 _DIR_OVERRIDES = ("hydra.sweep.dir=", "hydra.run.dir=")
@@ -45,10 +46,12 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
     check_external_sets(cfg.eval, cfg.task.name, cfg.data.max_nodes)  # before training
     done = finished_result(cfg, out_dir)
     if done is not None:
-        print(f"{done['variant']} seed {done['seed']}: finished earlier -> {out_dir}, skipped")
+        print(
+            f"{done.get('name', done.get('variant'))} seed {done['seed']}: finished earlier -> {out_dir}, skipped"
+        )
         return
     try:
-        result = run_variant(cfg, out_dir)
+        result = pipeline.run_job(cfg, out_dir)
     except UserError as exc:  # refused before the job touched its dir
         if not in_sweep():
             raise
@@ -57,20 +60,20 @@ def run_job(cfg: DictConfig, out_dir: str) -> None:
         return
     if result["status"] != "ok":
         print(
-            f"{result['variant']} seed {result['seed']}: FAILED — {result['error']}",
+            f"{result['name']} seed {result['seed']}: FAILED — {result['error']}",
             file=sys.stderr,
         )
         note_failed_job(out_dir)
         return
     if not result["summary"]:  # eval.tasks=[]: external sets only, in metrics.json
-        print(f"{result['variant']} seed {result['seed']}: scored eval.external -> {out_dir}")
+        print(f"{result['name']} seed {result['seed']}: scored eval.external -> {out_dir}")
         return
     # An untrained run may be scored on other tasks than its nominal one (eval.tasks).
     task = result["task"] if result["task"] in result["summary"] else next(iter(result["summary"]))
     s = result["summary"][task]
     fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     print(
-        f"{result['variant']} seed {result['seed']} ({task}): ID {fmt(s['id_accuracy'])}, "
+        f"{result['name']} seed {result['seed']} ({task}): ID {fmt(s['id_accuracy'])}, "
         f"OOD {fmt(s['ood_accuracy'])}, adversarial {fmt(s['adversarial_accuracy'])}, "
         f"collapsed={s['collapsed']} -> {out_dir}"
     )

@@ -1,7 +1,7 @@
 """Experiment logging: W&B (offline by default — no network, no key) or nothing.
 
 One W&B run per job: the resolved config, per-step loss terms and λ, validation metrics;
-group = the sweep name, job_type = the variant, tags from config. `logger=none` logs nothing and
+group = the sweep name, job_type = the run's name (`<task>_<recipe>`), tags from config. `logger=none` logs nothing and
 needs no W&B installed (a lent GPU machine has none).
 """
 
@@ -13,6 +13,10 @@ from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+
+# The key of the run's name (`pipeline.run_name`: `<task>_<recipe>`) in each job's W&B config:
+# the dashboard groups runs by it (`dashboard.spec.GROUP_BY`).
+RUN_NAME_KEY = "run_name"
 
 
 class WandbLogger:
@@ -91,7 +95,7 @@ def eval_summary(
 ) -> dict[str, Any]:
     """The W&B summary of one evaluation (metrics.json): per task its headline numbers
     (`eval/<task>/<k>`), per built-in split `eval/<task>/<split>/<metric>` and the trivial
-    baselines' `baseline/<task>/<split>/<name>/<metric>`, and for the variant's own task
+    baselines' `baseline/<task>/<split>/<name>/<metric>`, and for the run's own task
     `eval/own/{id_mcc, ood_mcc, collapsed_splits}` — one key the parallel-coordinates panel
     reads whichever task a run was trained on. External eval sets keep only their metrics.json."""
     from causal_semloss.evaluate.metrics import split_collapsed

@@ -1,6 +1,6 @@
 """Stopping a sweep on a signal, under any Hydra launcher: the running job checkpoints (in
 training) or stops at once, no new job starts, and the entry point exits with one line saying
-how to resume. Used by `run.py` around the sweep and by `pipeline.run_variant` around each job."""
+how to resume. Used by `run.py` around the sweep and by `pipeline.run_job` around each job."""
 
 from __future__ import annotations
 

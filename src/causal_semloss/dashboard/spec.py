@@ -4,8 +4,8 @@
 What a panel reads is decided here from the sweep's own files (the tasks, splits, baselines and
 semantic terms its jobs wrote), and every key is one that causal_semloss.run_logger and the
 trainer log: summary keys `eval/...`, `baseline/...`; history keys `train/...`, `val/...`.
-Runs are grouped by variant (the run's name, `variant` in its W&B config: the paper's row name or
-`<task>_<recipe>`), mean ± stderr over seeds.
+Runs are grouped by their name (`run_name` in their W&B config: `<task>_<recipe>`, the name the
+report's tables and figures show), mean ± stderr over seeds.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from causal_semloss.report.sweep import Job
-from causal_semloss.run_logger import BASELINE_METRICS, default_group
+from causal_semloss.run_logger import BASELINE_METRICS, RUN_NAME_KEY, default_group
 from causal_semloss.schema import ALL_SPLITS
 
-GROUP_BY = "variant"  # the config key runs are grouped by (pipeline.run_variant logs it)
+GROUP_BY = RUN_NAME_KEY  # the config key runs are grouped by (pipeline.run_job logs it)
 METRIC_TITLES = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
@@ -26,7 +26,7 @@ METRIC_TITLES = {
 PARALLEL_CONFIG = ("loss.name", "loss.schedule", "train.lr", "seed")
 PARALLEL_SUMMARY = ("eval/own/id_mcc", "eval/own/ood_mcc", "eval/own/collapsed_splits")
 RUNS_TABLE = (
-    "config:variant.value",
+    f"config:{GROUP_BY}.value",
     "config:recipe.value.name",
     "config:loss.value.name",
     "config:seed.value",
@@ -69,7 +69,7 @@ def _splits(jobs: list[Job]) -> list[tuple[str, str]]:
 def dashboard_plan(jobs: list[Job]) -> Plan:
     """The sections and panels for the finished jobs of a sweep (at least one). Bar and
     parallel-coordinates panels read summary keys every job logs; the training section reads
-    history keys only trained jobs have (an untrained variant has no curves)."""
+    history keys only trained jobs have (an untrained run has no curves)."""
     done = [j for j in jobs if j.ok]
     logger = done[0].config.get("logger", {})
     groups = sorted(

@@ -65,7 +65,7 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
         kept.append(job)
     by_recipe: dict[tuple, list[Job]] = {}
     for job in kept:
-        by_recipe.setdefault((job.result.get("task"), job.recipe), []).append(job)
+        by_recipe.setdefault((job.task, job.recipe), []).append(job)
     for group in by_recipe.values():
         # A key only some runs have (a setting added to the suite after the others ran) tells
         # no arm apart: the runs without it ran with the behaviour before it existed.

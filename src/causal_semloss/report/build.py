@@ -130,7 +130,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         "",
         "## 1. Headline: ours beside the paper's",
         "",
-        "*ID* = balanced in-distribution test split of the variant's task (did it learn at all?). "
+        "*ID* = balanced in-distribution test split of the arm's task (did it learn at all?). "
         "*OOD* = mean over the five OOD splits of that task. *Collapse rate* = share of seeds "
         f"collapsed, where {rule_text(_collapse_threshold(jobs))} — the one definition of every "
         "table, claim and trajectory here (ours). Paper columns: PAPER.md.",
@@ -140,7 +140,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
             {
                 "data": "data",
                 "backbone": "backbone",
-                "variant": "variant",
+                "arm": "arm",
                 "task": "task",
                 "seeds_ok": "seeds",
                 "id_accuracy": "ID acc",
@@ -148,6 +148,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                 "ood_balanced_accuracy": "OOD bal. acc",
                 "adversarial_accuracy": "adversarial acc",
                 "collapse_rate": "collapse rate",
+                "paper_row": "paper row",
                 "paper_standard": "paper standard",
                 "paper_adversarial": "paper adversarial",
                 "paper_collapse": "paper collapse",
@@ -183,7 +184,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
                 {
                     "data": "data",
                     "backbone": "backbone",
-                    "variant": "variant",
+                    "arm": "arm",
                     "split": "split",
                     "n": "n",
                     "accuracy": "acc",
@@ -223,9 +224,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         parts += [
             "## Failed jobs",
             "",
-            _markdown(
-                failed, {"job": "job", "variant": "variant", "seed": "seed", "error": "error"}
-            ),
+            _markdown(failed, {"job": "job", "arm": "arm", "seed": "seed", "error": "error"}),
             "",
         ]
     report = out_dir / "report.md"

@@ -4,7 +4,7 @@ Generated from the sweep's files (one row per run: `report.runs.runs_frame`, wri
 runs.csv, so every verdict recomputes from that file), never written by hand.
 
 Statistics (scipy.stats): collapse rates with the exact (Clopper–Pearson) binomial CI;
-differences between variants as the mean over seeds of paired differences (same seed = same
+differences between arms as the mean over seeds of paired differences (same seed = same
 data) with a t-interval; levels with a t-interval over seeds.
 """
 
@@ -23,6 +23,7 @@ from causal_semloss.report.paper_numbers import (
     whole_percent_range,
 )
 from causal_semloss.report.runs import COLLAPSE_SPLITS, runs_frame
+from causal_semloss.report.settings import paper_row_of
 from causal_semloss.report.verdicts import (
     NO_VERDICT,
     Interval,
@@ -215,7 +216,7 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                     heuristic_label(ood, margin) or NO_VERDICT,
                 )
             ours = level(frame, task, "semantic", "ood", conf, bb)
-            paper = headline.get(f"{task}_semantic", {}).get("standard")
+            paper = headline.get(paper_row_of(task, "semantic"), {}).get("standard")
             if ours.estimate is not None and paper is not None:
                 add(
                     paper_side["accuracy_title"],

@@ -142,7 +142,7 @@ def claims_markdown(frame: pd.DataFrame, claims_cfg, jobs: list[Job] = ()) -> li
         "",
         "Claims 3 and 4 compare levels measured on the named backbone with the paper's, measured "
         "on Gemma 3 270M: where the backbones differ, a level that differs says our numbers "
-        "differ, not that the paper's runs are wrong. Claims 1 and 2 compare variants trained "
+        "differ, not that the paper's runs are wrong. Claims 1 and 2 compare arms trained "
         "from one backbone, which is what the suite can test.",
     ]
     parts += constraint_arm_markdown([j for j in jobs if j.ok], claims_cfg.constraint_sample)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from causal_semloss.paths import RESOURCES_DIR
+from causal_semloss.report.settings import paper_row_of
 from causal_semloss.tasks import PAPER_TASKS
 
 
@@ -19,9 +20,9 @@ def paper_numbers() -> dict:
 
 def paper_models(role: str) -> list[dict]:
     """The headline rows of the paper's `role` models ("baseline", "semantic"), one per paper
-    task, in task order."""
+    task, in task order: each (task, recipe)'s paper row by `report.paper_rows`."""
     headline = paper_numbers()["headline"]
-    return [headline[f"{task}_{role}"] for task in PAPER_TASKS]
+    return [headline[paper_row_of(task, role)] for task in PAPER_TASKS]
 
 
 def collapsed_runs(role: str) -> tuple[int, int]:

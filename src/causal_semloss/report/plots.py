@@ -1,5 +1,5 @@
 """The report's figures, each a PNG with its data as a CSV beside it (same name, .csv): predicted
-Yes-rate per split per variant (collapse at a glance), training curves per variant (mean over
+Yes-rate per split per arm (collapse at a glance), training curves per arm (mean over
 seeds with the seed range as a band, one panel per quantity), and a heatmap of balanced accuracy
 per split with the paper's re-scored models beside ours. Written atomically."""
 
@@ -21,7 +21,7 @@ from causal_semloss.report.sweep import Job  # noqa: E402
 from causal_semloss.schema import ALL_SPLITS  # noqa: E402
 from causal_semloss.tasks import PAPER_SPLIT_TASK  # noqa: E402
 
-# Distinct colours for up to 40 variants (tab20's strong shades, its light ones, then tab20b).
+# Distinct colours for up to 40 arms (tab20's strong shades, its light ones, then tab20b).
 _TAB20 = plt.get_cmap("tab20").colors
 PALETTE = [*_TAB20[0::2], *_TAB20[1::2], *plt.get_cmap("tab20b").colors]
 TRUTH_STYLES = ("-", "--", ":", "-.")  # the true-%Yes mark of each data setting
@@ -43,12 +43,10 @@ def _colours(labels: list[str]) -> dict[str, tuple]:
 
 
 def _labels(frame: pd.DataFrame) -> list[str]:
-    """Each row's variant, with its data setting and backbone where the frame holds several."""
+    """Each row's arm, with its data setting and backbone where the frame holds several."""
     varying = [c for c in ("data", "backbone") if c in frame and frame[c].nunique() > 1]
     return [
-        f"{row['variant']} [{', '.join(str(row[c]) for c in varying)}]"
-        if varying
-        else row["variant"]
+        f"{row['arm']} [{', '.join(str(row[c]) for c in varying)}]" if varying else row["arm"]
         for _, row in frame.iterrows()
     ]
 
@@ -59,7 +57,7 @@ def _ordered_splits(present) -> list[str]:
 
 
 def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
-    """Grouped bars: predicted %Yes per split, one bar per variant (a colour each), one panel per
+    """Grouped bars: predicted %Yes per split, one bar per arm (a colour each), one panel per
     task; the true %Yes of each data setting drawn over its own bars (a line style each)."""
     df = per_split.sort_values(["data"], kind="stable")
     df = df.assign(label=_labels(df))
@@ -70,9 +68,9 @@ def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
     for ax, task in zip(axes[:, 0], tasks, strict=True):
         sub = df[df["task"] == task]
         splits = _ordered_splits(sub["split"])
-        variants = [v for v in labels if v in set(sub["label"])]
-        width = 0.84 / max(1, len(variants))
-        for i, label in enumerate(variants):
+        arms = [v for v in labels if v in set(sub["label"])]
+        width = 0.84 / max(1, len(arms))
+        for i, label in enumerate(arms):
             rows = sub[sub["label"] == label].set_index("split")
             xs = np.arange(len(splits)) + i * width
             values = [rows["yes_rate"].get(s, np.nan) for s in splits]
@@ -80,7 +78,7 @@ def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
             # a tick on each bar's top, so a 0% bar (a model that never says Yes) stays visible
             ax.plot(xs, values, "_", color=colours[label], markersize=8, markeredgewidth=2)
         for d, (data, rows) in enumerate(sub.groupby("data", sort=True)):
-            own = [i for i, v in enumerate(variants) if v in set(rows["label"])]
+            own = [i for i, v in enumerate(arms) if v in set(rows["label"])]
             truth = rows.drop_duplicates("split").set_index("split")["true_yes_rate"]
             for s, split in enumerate(splits):
                 if split in truth.index:
@@ -105,12 +103,12 @@ def yes_rate_plot(per_split: pd.DataFrame, path: Path) -> Path:
         handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8
     )
     fig.tight_layout()
-    columns = ["task", "data", "variant", "split", "yes_rate", "true_yes_rate"]
+    columns = ["task", "data", "arm", "split", "yes_rate", "true_yes_rate"]
     return _save(fig, path, df[columns])
 
 
 def _curves(jobs: list[Job]) -> pd.DataFrame:
-    """Long table of every trained job's curves: data, variant, seed, quantity, step, value."""
+    """Long table of every trained job's curves: data, arm, seed, quantity, step, value."""
     rows = []
     for job in jobs:
         r, hist = job.result, job.train_metrics["history"]
@@ -135,19 +133,19 @@ def _curves(jobs: list[Job]) -> pd.DataFrame:
                     v["yes_rate"],
                 )
             )
-    columns = ["data", "backbone", "variant", "seed", "quantity", "step", "value"]
+    columns = ["data", "backbone", "arm", "seed", "quantity", "step", "value"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
     """One panel per quantity (CE, each semantic term, λ, validation yes-rate) against step; one
-    line per variant, the mean over seeds, with the seeds' range as a band."""
+    line per arm, the mean over seeds, with the seeds' range as a band."""
     trained = [j for j in jobs if j.ok and j.train_metrics]
     if not trained:
         return None
     long = _curves(trained)
     agg = (
-        long.groupby(["data", "backbone", "variant", "quantity", "step"], sort=False)["value"]
+        long.groupby(["data", "backbone", "arm", "quantity", "step"], sort=False)["value"]
         .agg(mean="mean", low="min", high="max", seeds="count")
         .reset_index()
     )
@@ -193,7 +191,7 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         fontsize=8,
-        title="variant (mean; band: seed range)",
+        title="arm (mean; band: seed range)",
     )
     fig.tight_layout()
     return _save(fig, path, agg.drop(columns="label"))
@@ -202,7 +200,7 @@ def training_curves_plot(jobs: list[Job], path: Path) -> Path | None:
 def balanced_accuracy_heatmap(
     per_split: pd.DataFrame, rescored: pd.DataFrame | None, path: Path
 ) -> Path:
-    """Balanced accuracy (%) per split: ours (variants × splits, mean over seeds), one panel per
+    """Balanced accuracy (%) per split: ours (arms × splits, mean over seeds), one panel per
     task, with the paper's released models re-scored as rows below ours on transitivity."""
     ours = per_split.assign(source="ours", row=_labels(per_split))[
         ["task", "source", "row", "split", "balanced_accuracy"]

@@ -40,3 +40,21 @@ def collapse_min_answers(job: Job) -> int:
 def backbone(job: Job) -> str:
     """The backbone a job ran from: its config's `model.name` (result.json's `model` before)."""
     return str(job.config.get("model", {}).get("name") or job.result.get("model") or "unknown")
+
+
+def paper_row_of(task: str | None, recipe: str) -> str | None:
+    """The paper's row (its key in paper_numbers.json) that (task, recipe) stands for, by
+    today's `report.paper_rows`; None when it is none of the paper's rows."""
+    return _composed().report.paper_rows.get(task or "", {}).get(recipe)
+
+
+def paper_row(job: Job) -> str | None:
+    """The paper's row a report row stands for: result.json's `paper_row` (None for a run of
+    none of the paper's rows), or — for a run recorded before that field — by (task, recipe)
+    in today's `report.paper_rows`. An arm with a suffix (another config than the recipe's
+    majority, e.g. a constant-λ control) stands for no paper row."""
+    if job.arm_suffix:
+        return None
+    if "paper_row" in job.result:
+        return job.result["paper_row"]
+    return paper_row_of(job.task, job.recipe)

@@ -63,7 +63,7 @@ class Job:
     @property
     def recipe(self) -> str:
         """The run's recipe (conf/recipe/), as its result.json or config.json records it. A run
-        recorded before the recipe axis has only its variant `<task>_<recipe>` (`base` when
+        recorded before the recipe axis has only its `variant` (`<task>_<recipe>`, `base` when
         untrained), which is read back here and nowhere else."""
         found = self.result.get("recipe") or self.config.get("recipe", {}).get("name")
         if found:
@@ -75,6 +75,21 @@ class Job:
         return str(self.result["variant"]).removeprefix(f"{self.result.get('task')}_")
 
     @property
+    def task(self) -> str | None:
+        """The task the run ran for. An untrained run recorded before the recipe axis ran for no
+        task of its own (its `task` was the default): it is named by the task it was scored on
+        when that is not the recorded one (`tasks`)."""
+        task = self.result.get("task") or self.config.get("task", {}).get("name")
+        summary = (self.metrics or {}).get("summary") or {}
+        if self._before_recipes and not self.result.get("trained") and task not in summary:
+            return next(iter(summary), task)
+        return task
+
+    @property
+    def _before_recipes(self) -> bool:
+        return "variant" in self.result and not self.result.get("recipe")
+
+    @property
     def role(self) -> str:
         """The recipe and what tells this run's config from others of that recipe: the name of
         the report row it is a seed of."""
@@ -82,8 +97,11 @@ class Job:
 
     @property
     def arm(self) -> str:
-        """The variant (the paper's row name, or `<task>_<recipe>`) with the arm's suffix."""
-        return str(self.result.get("variant", self.recipe)) + self.arm_suffix
+        """The report row's name: the run's name `<task>_<recipe>` with the arm's suffix — the
+        same pattern for every task and recipe, the paper's rows included (their paper row is
+        `report.settings.paper_row`), whether result.json says `name` or, before, `variant`."""
+        name = "_".join(part for part in (self.task, self.recipe) if part)
+        return name + self.arm_suffix
 
     @property
     def tasks(self) -> list[str]:

@@ -11,7 +11,7 @@ import pandas as pd
 from causal_semloss.evaluate.metrics import collapse_rate
 from causal_semloss.report.paper_numbers import paper_numbers
 from causal_semloss.report.runs import run_collapsed
-from causal_semloss.report.settings import backbone
+from causal_semloss.report.settings import backbone, paper_row
 from causal_semloss.report.sweep import Job
 from causal_semloss.tasks import PAPER_SPLIT_TASK, TASK_NAMES
 
@@ -45,7 +45,7 @@ def _order(job: Job) -> tuple:
 
 
 def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:
-    """Jobs by (data setting, backbone, variant): seeds of one arm, never two backbones."""
+    """Jobs by (data setting, backbone, arm): seeds of one arm, never two backbones."""
     groups: dict[tuple[str, str, str], list[Job]] = {}
     for job in jobs:
         if job.unknown:  # no result to place it by: listed under Failed jobs, in no row
@@ -56,11 +56,12 @@ def _groups(jobs: list[Job]) -> dict[tuple[str, str, str], list[Job]]:
 
 
 def headline_table(jobs: list[Job]) -> pd.DataFrame:
-    """One row per (data, backbone, variant): ID / OOD / adversarial accuracy over seeds,
-    collapse rate."""
+    """One row per (data, backbone, arm): ID / OOD / adversarial accuracy over seeds, collapse
+    rate; beside it the paper's row it stands for (`paper_row`: the paper's model name) and that
+    row's numbers, looked up by the run's paper row, never by its name."""
     paper = paper_numbers()["headline"]
     rows = []
-    for (data, model, variant), group in _groups(jobs).items():
+    for (data, model, arm), group in _groups(jobs).items():
         ok = [j for j in group if j.ok]
         task = group[0].result["task"]
         # An untrained run speaks for whichever task it was scored on (eval.tasks); a trained
@@ -72,7 +73,7 @@ def headline_table(jobs: list[Job]) -> pd.DataFrame:
         row = {
             "data": data,
             "backbone": model,
-            "variant": variant,
+            "arm": arm,
             "task": task,
             "seeds_ok": len(ok),
             "seeds_failed": len(group) - len(ok),
@@ -89,7 +90,8 @@ def headline_table(jobs: list[Job]) -> pd.DataFrame:
         rate = collapse_rate(flags)
         row["collapse_rate"] = None if rate is None else 100 * rate
         row["id_yes_rate"], _ = _pct([s["id_yes_rate"] for s in summaries])
-        ref = paper.get(variant, {})
+        ref = paper.get(paper_row(group[0]), {})
+        row["paper_row"] = ref.get("paper_name")
         row["paper_standard"] = ref.get("standard")
         row["paper_adversarial"] = ref.get("adversarial")
         row["paper_collapse"] = ref.get("collapse")
@@ -98,14 +100,15 @@ def headline_table(jobs: list[Job]) -> pd.DataFrame:
 
 
 def per_split_table(jobs: list[Job]) -> pd.DataFrame:
-    """Accuracy / F1 / balanced accuracy / yes-rate per (variant, task, split), mean over seeds;
+    """Accuracy / F1 / balanced accuracy / yes-rate per (arm, task, split), mean over seeds;
     CI = the bootstrap 95% CI of accuracy when one seed ran, the seed range otherwise."""
     paper = paper_numbers()["per_split_accuracy_on_transitivity"]
     rows = []
-    for (data, model, variant), group in _groups(jobs).items():
+    for (data, model, arm), group in _groups(jobs).items():
         ok = [j for j in group if j.ok]
         if not ok:
             continue
+        ref = paper.get(paper_row(group[0]), {})
         for key in ok[0].metrics["splits"]:
             task, split = key.split("/", 1)
             entries = [j.metrics["splits"][key] for j in ok if key in j.metrics["splits"]]
@@ -113,7 +116,7 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
             row = {
                 "data": data,
                 "backbone": model,
-                "variant": variant,
+                "arm": arm,
                 "task": task,
                 "split": split,
                 "n": entries[0]["n"],
@@ -134,9 +137,7 @@ def per_split_table(jobs: list[Job]) -> pd.DataFrame:
             row["true_yes_rate"] = statistics.fmean(true_rates) if true_rates else None
             row["true_yes_rate_min"] = min(true_rates, default=None)
             row["true_yes_rate_max"] = max(true_rates, default=None)
-            row["paper_accuracy"] = (
-                paper.get(variant, {}).get(split) if task == PAPER_SPLIT_TASK else None
-            )
+            row["paper_accuracy"] = ref.get(split) if task == PAPER_SPLIT_TASK else None
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -174,7 +175,7 @@ def failed_table(jobs: list[Job]) -> pd.DataFrame:
         [
             {
                 "job": str(j.path),
-                "variant": j.arm,
+                "arm": j.arm,
                 "seed": j.result.get("seed"),
                 "error": _error(j),
             }
