@@ -102,15 +102,16 @@ def test_a_run_is_named_by_task_and_recipe(recipe):
     assert (run_name(zero_shot), paper_row(zero_shot)) == ("transitivity_zero_shot", "base")
 
 
-def _job(task: str, recipe: str, variant: str, trained: bool, summary_tasks=None) -> Job:
+def _job(task: str, recipe: str | None, name: str, trained: bool, summary_tasks=None) -> Job:
+    """A finished run; with no recipe, one recorded before the recipe axis (its name as
+    `variant`), else as runs are recorded now (`name`)."""
     summary = {"id_balanced_accuracy": 0.5, "ood_accuracy": 0.5, "adversarial_accuracy": 0.5}
     summary |= {"id_accuracy": 0.5, "ood_balanced_accuracy": 0.5, "ood_f1": 0.5}
     summary |= {"collapsed": False, "id_yes_rate": 0.5}
-    result = {"status": "ok", "variant": variant, "task": task, "seed": 0, "trained": trained}
-    if recipe:
-        result["recipe"] = recipe
+    result = {"status": "ok", "task": task, "seed": 0, "trained": trained}
+    result |= {"name": name, "recipe": recipe} if recipe else {"variant": name}
     return Job(
-        path=Path(f"/sweep/{variant}"),
+        path=Path(f"/sweep/{name}"),
         result=result,
         metrics={"summary": {t: summary for t in summary_tasks or [task]}, "splits": {}},
         config={"model": {"name": "m"}},
@@ -119,7 +120,13 @@ def _job(task: str, recipe: str, variant: str, trained: bool, summary_tasks=None
 
 def test_the_role_is_the_recipe_whatever_the_name():
     jobs = [
-        _job("transitivity", "zero_shot", "base", False, ["transitivity", "dseparation"]),
+        _job(
+            "transitivity",
+            "zero_shot",
+            "transitivity_zero_shot",
+            False,
+            ["transitivity", "dseparation"],
+        ),
         _job("dseparation", "my_new_loss", "a_name_that_says_nothing", True),
     ]
     frame = runs_frame(jobs)
@@ -151,7 +158,7 @@ def test_the_report_orders_rows_by_recipe_then_task():
         _job("transitivity", "semantic", "transitivity_semantic", True),
         _job("dseparation", "baseline", "dseparation_baseline", True),
         _job("dseparation", "zero_shot", "dseparation_zero_shot", False),
-        _job("transitivity", "zero_shot", "base", False),
+        _job("transitivity", "zero_shot", "transitivity_zero_shot", False),
     ]
     assert list(headline_table(jobs)["arm"]) == [
         "transitivity_zero_shot",
@@ -167,7 +174,7 @@ def test_a_trained_run_not_scored_on_its_own_task_shows_no_numbers():
     """Never another task's levels under a trained run's name (eval.tasks left its task out)."""
     jobs = [
         _job("transitivity", "baseline", "transitivity_baseline", True, ["dseparation"]),
-        _job("transitivity", "zero_shot", "base", False, ["dseparation"]),
+        _job("transitivity", "zero_shot", "transitivity_zero_shot", False, ["dseparation"]),
     ]
     table = headline_table(jobs).set_index("arm")
     assert table.loc["transitivity_baseline", "task"] == "transitivity"

@@ -7,8 +7,8 @@ Yes/No answer alone sits on a loss plateau for thousands of steps (docs/models.m
 a random network matches the random node names of a question to those of its premise. A short
 language-modelling stage on the prompts — premise and question text of the training split of
 both tasks, never an answer, never an evaluation split — stands in for pretraining. It runs once
-per backbone config and is cached, so every variant and seed starts from the same backbone, as
-every variant in the paper starts from the same Gemma checkpoint.
+per backbone config and is cached, so every recipe and seed starts from the same backbone, as
+every row of the paper starts from the same Gemma checkpoint.
 """
 
 from __future__ import annotations
