@@ -277,3 +277,21 @@ def test_an_untrained_run_from_before_the_recipe_axis_is_named_by_the_task_it_sc
         "dseparation",
         None,
     )
+
+
+def test_claim_2b_says_whether_the_escaped_runs_learned_beyond_the_heuristic(tmp_path):
+    from causal_semloss.report.claims import claims_table
+    from causal_semloss.report.verdicts import VERDICTS, beyond_heuristic_verdict
+
+    for recipe in ("baseline", "semantic"):
+        for seed in range(5):
+            _copy(tmp_path, f"transitivity_{recipe}_{seed}")
+    jobs, _ = _jobs(tmp_path)
+    table = claims_table(runs_frame(jobs), report_config(jobs).claims)
+    row = table[table.claim.str.startswith("2b.")].iloc[0]
+    assert row.n == 4 and "4/5 semantic runs not collapsed" in row.statistic
+    assert row.verdict == "inconclusive" and row.verdict in VERDICTS  # CI holds 0 and +δ
+    assert "OOD: at heuristic level" in row.statistic
+    assert beyond_heuristic_verdict(Interval(5.0, 1.0, 9.0, 3), 2.0) == "confirmed"
+    assert beyond_heuristic_verdict(Interval(0.0, -3.0, 1.5, 3), 2.0) == "refuted"
+    assert beyond_heuristic_verdict(Interval(5.0, None, None, 1), 2.0) == "no verdict"

@@ -25,8 +25,8 @@ from causal_semloss.report.paper_numbers import (
 from causal_semloss.report.runs import COLLAPSE_SPLITS, runs_frame
 from causal_semloss.report.settings import paper_row_of
 from causal_semloss.report.verdicts import (
-    NO_VERDICT,
     Interval,
+    beyond_heuristic_verdict,
     level_verdict,
     prevention_verdict,
     rate_verdict,
@@ -210,10 +210,11 @@ def claims_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                     bb,
                     f"{len(escaped)}/{len(semantic)} semantic runs not collapsed; value: their OOD "
                     "balanced accuracy − the surface heuristic's on the same rows (points); ID: "
-                    f"{id_.text()} ({heuristic_label(id_, margin)})",
+                    f"{id_.text()} ({heuristic_label(id_, margin)}); OOD: "
+                    f"{heuristic_label(ood, margin) or 'no comparison'}",
                     ood,
                     "—",
-                    heuristic_label(ood, margin) or NO_VERDICT,
+                    beyond_heuristic_verdict(ood, margin),
                 )
             ours = level(frame, task, "semantic", "ood", conf, bb)
             paper = headline.get(paper_row_of(task, "semantic"), {}).get("standard")

@@ -118,6 +118,18 @@ def prevention_verdict(
     return "inconclusive"
 
 
+def beyond_heuristic_verdict(diff: Interval, margin: float) -> str:
+    """ "The runs that avoided collapse learned beyond the surface heuristic": the paired
+    difference run − heuristic (points) of those runs."""
+    if not diff.has_ci:
+        return NO_VERDICT
+    if diff.low > 0:
+        return "confirmed"
+    if diff.high < margin:
+        return "refuted"
+    return "inconclusive"
+
+
 def trivial_matches(value: float | None, trivial: Mapping[str, float], margin: float) -> list[str]:
     """The trivial baselines (always-Yes, always-No, the surface heuristic) whose score on the
     same splits lies within δ of `value`."""
@@ -154,6 +166,11 @@ def rules_text(claims_cfg, collapse_threshold: str) -> list[str]:
         "seed: **confirmed** when semantic collapses less often and the error's CI lies below 0; "
         f"**refuted** when it collapses as often or more and the CI excludes a reduction of {delta} "
         "points; **inconclusive** otherwise.",
+        "- Claim 2b: the runs of the semantic arm that did not collapse, their OOD balanced "
+        "accuracy minus the surface heuristic's on the same rows, paired by seed: **confirmed** "
+        "when the CI lies above 0 (they learned beyond the heuristic), **refuted** when it "
+        f"excludes a gain of {delta} points or more (a rescue to the heuristic's level or below), "
+        "**inconclusive** otherwise. The label beside it says the same in words.",
         f"- Claims 3 and 4 (levels): **confirmed** only when the whole CI lies within the paper's "
         f"value ± δ (δ = {delta} points: equivalence); **consistent** when the CI merely contains "
         "it; **differs** when the CI excludes it. A level names the backbone it was measured on.",
