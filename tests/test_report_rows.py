@@ -295,3 +295,12 @@ def test_claim_2b_says_whether_the_escaped_runs_learned_beyond_the_heuristic(tmp
     assert beyond_heuristic_verdict(Interval(5.0, 1.0, 9.0, 3), 2.0) == "confirmed"
     assert beyond_heuristic_verdict(Interval(0.0, -3.0, 1.5, 3), 2.0) == "refuted"
     assert beyond_heuristic_verdict(Interval(5.0, None, None, 1), 2.0) == "no verdict"
+
+
+def test_the_report_refuses_the_file_system_root_before_searching_it(capsys):
+    from causal_semloss.report.build import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["/"])
+    assert stop.value.code == 2
+    assert "not a sweep" in capsys.readouterr().err

@@ -24,8 +24,8 @@ SKIPPED_DIRS = {
     ".venv",
 }
 # How far below a given dir job dirs are looked for: multirun/<date>/<time>/<job> is 3 below
-# multirun/, so a dir of sweeps of sweeps still fits; a search never visits more than MAX_DIRS.
-MAX_DEPTH = 4
+# multirun/; a search never visits more than MAX_DIRS.
+MAX_DEPTH = 3
 MAX_DIRS = 20_000
 
 
@@ -218,6 +218,11 @@ def load_sweep(sweep_dir: str | Path) -> list[Job]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise UserError(f"{sweep_dir}: not a directory")
+    if sweep_dir.resolve() in (Path("/"), Path.home().resolve()):
+        raise UserError(
+            f"{sweep_dir}: the file system root or the home dir, not a sweep; give the sweep "
+            "dir (multirun/<date>/<time>) or a dir of sweeps (multirun/)"
+        )
     done, started = _job_dirs(sweep_dir)
     jobs = []
     for job_dir in done:
