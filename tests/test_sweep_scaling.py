@@ -50,7 +50,7 @@ def _resume_lines(stderr: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def interrupted_sweep(tmp_path_factory):
-    """base (finished), transitivity_baseline (SIGTERM in training), transitivity_semantic."""
+    """transitivity_zero_shot (finished), transitivity_baseline (SIGTERM in training), transitivity_semantic."""
     root = tmp_path_factory.mktemp("interrupted")
     sweep = root / "sweep"
     args = [
@@ -85,7 +85,10 @@ def test_the_resume_line_resumes_and_skips_finished_jobs(interrupted_sweep):
     assert command[:3] == [sys.executable, "-m", "causal_semloss.run"]
     result = run_cli("causal_semloss.run", *command[3:], timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"base seed 0: finished earlier -> {sweep / '0'}, skipped" in result.stdout
+    assert (
+        f"transitivity_zero_shot seed 0: finished earlier -> {sweep / '0'}, skipped"
+        in result.stdout
+    )
     assert (sweep / "0" / "result.json").stat().st_mtime_ns == finished
     assert json.loads((sweep / "1" / "train_metrics.json").read_text())["resumed"] is True
     for job in ("1", "2"):
