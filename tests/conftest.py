@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import subprocess
 import sys
@@ -87,3 +88,19 @@ def run_cli(module: str, *args: str, cwd: Path | None = None, timeout: int = 300
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def restore_logging():
+    """Hydra run in-process points the loggers at this test's captured stderr; put them back, or
+    a later test's log lines would go to a closed stream."""
+    loggers = [logging.root, *logging.Logger.manager.loggerDict.values()]
+    saved = {
+        id(lg): (lg, lg.handlers[:], lg.level) for lg in loggers if isinstance(lg, logging.Logger)
+    }
+    yield
+    for lg in [logging.root, *logging.Logger.manager.loggerDict.values()]:
+        if isinstance(lg, logging.Logger):
+            _, handlers, level = saved.get(id(lg), (lg, [], logging.NOTSET))
+            lg.handlers[:] = handlers
+            lg.setLevel(level)

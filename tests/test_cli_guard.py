@@ -5,7 +5,6 @@ Ctrl-C is one line, exit 130, and an interrupted evaluation leaves no partial pr
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import pytest
@@ -14,21 +13,8 @@ from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.errors import ConfigError
 from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """Hydra run in-process points the loggers at this test's captured stderr; put them back, or
-    a later test's log lines would go to a closed stream."""
-    loggers = [logging.root, *logging.Logger.manager.loggerDict.values()]
-    saved = {
-        id(lg): (lg, lg.handlers[:], lg.level) for lg in loggers if isinstance(lg, logging.Logger)
-    }
-    yield
-    for lg in [logging.root, *logging.Logger.manager.loggerDict.values()]:
-        if isinstance(lg, logging.Logger):
-            _, handlers, level = saved.get(id(lg), (lg, [], logging.NOTSET))
-            lg.handlers[:] = handlers
-            lg.setLevel(level)
+# Hydra run in-process points the loggers at the test's captured stderr: conftest puts them back.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ job fails, the others run); a failed job makes the entry point exit non-zero."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import pytest
@@ -18,20 +17,8 @@ from tests.conftest import TINY_DATA, compose_cached
 BASE = (*TINY_DATA, "logger=none", "model.pretrain.steps=0")
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """Hydra run in-process points the loggers at this test's captured stderr; put them back, or
-    a later test's log lines would go to a closed stream."""
-    loggers = [logging.root, *logging.Logger.manager.loggerDict.values()]
-    saved = {
-        id(lg): (lg, lg.handlers[:], lg.level) for lg in loggers if isinstance(lg, logging.Logger)
-    }
-    yield
-    for lg in [logging.root, *logging.Logger.manager.loggerDict.values()]:
-        if isinstance(lg, logging.Logger):
-            _, handlers, level = saved.get(id(lg), (lg, [], logging.NOTSET))
-            lg.handlers[:] = handlers
-            lg.setLevel(level)
+# Hydra run in-process points the loggers at the test's captured stderr: conftest puts them back.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def _finished_run(out, *overrides: str) -> dict[str, bytes]:
