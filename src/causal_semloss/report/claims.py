@@ -61,16 +61,13 @@ def _rows(frame: pd.DataFrame, task: str, role: str, backbone: str | None) -> pd
     return frame[mask]
 
 
-_t_interval = t_interval
-
-
 def level(frame, task, role, metric, confidence, backbone=None) -> Interval:
-    return _t_interval(_rows(frame, task, role, backbone)[metric].to_numpy(float), confidence)
+    return t_interval(_rows(frame, task, role, backbone)[metric].to_numpy(float), confidence)
 
 
 def _paired(left: pd.Series, right: pd.Series, confidence: float) -> Interval:
     seeds = sorted(set(left.index) & set(right.index))
-    return _t_interval(np.array([left[s] - right[s] for s in seeds], dtype=float), confidence)
+    return t_interval(np.array([left[s] - right[s] for s in seeds], dtype=float), confidence)
 
 
 def paired_difference(frame, task, a, b, metric, confidence, backbone=None) -> Interval:

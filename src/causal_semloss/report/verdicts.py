@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from causal_semloss.report.collapse import rule_text
+
 NO_VERDICT = "no verdict"
 NOT_TESTABLE = "not testable"
 VERDICTS = (
@@ -152,12 +154,9 @@ def rules_text(claims_cfg, collapse_threshold: str) -> list[str]:
     majority = f"{100 * claims_cfg.collapse_majority:g}%"
     return [
         "- Every claim is judged per task and per backbone (`model.name`), never pooled.",
-        f"- Collapse per split: a run is collapsed on a split when ≥ {collapse_threshold} of its "
-        "answers there are the same. It counts as collapsed when that happens on the ID test, "
-        "on an OOD split whose right answers are not themselves that one-sided, or onto the "
-        "wrong answer of one that is (answering No on a split that is 98% No is no sign of "
-        "collapse; on one that is 100% Yes it is). Its collapse count over all splits (ID + each "
-        "OOD split) is shown beside it.",
+        f"- Collapse (the suite's one rule): {rule_text(collapse_threshold)} — answering No on "
+        "a split that is 98% No is no sign of collapse; on one that is 100% Yes it is. Its "
+        "collapse count over all splits (ID + each OOD split) is shown beside it.",
         "- Claim 1 (a rate): **confirmed** when the exact binomial CI of the collapse rate lies "
         f"above {majority}, **refuted** when below, **inconclusive** otherwise.",
         "- Claim 2: **not testable** where the baseline never collapsed (nothing to prevent). "
