@@ -1,6 +1,6 @@
 """Copy the finished jobs of a queue sweep (scripts/queue_runs.sh) into a committed results dir:
 each job's JSON files (no weights, no checkpoint) under DEST/runs/<job>/, and DEST/timing.csv —
-per job, wall seconds from the queue log, training seconds and examples/s from
+per job, wall seconds from the queue log, torch threads (runtime.threads), training seconds and examples/s from
 train_metrics.json's "timing" (probes and validation included), and the bare training rate the
 progress bar last showed (steps/s; × batch size = examples/s of the forward+backward+AdamW loop
 between probes). Usage: python scripts/collect_runs.py SWEEP_DIR DEST_DIR"""
@@ -44,7 +44,8 @@ def main(sweep: Path, dest: Path) -> None:
             if (job / name).exists():
                 shutil.copy2(job / name, dest / "runs" / job.name / name)
         train = json.loads((job / "train_metrics.json").read_text())
-        batch = json.loads((job / "config.json").read_text())["train"]["batch_size"]
+        config = json.loads((job / "config.json").read_text())
+        batch = config["train"]["batch_size"]
         rate = _last_rate(sweep / "logs" / f"{job.name}.log")
         timing = train.get("timing", {})
         rows.append(
@@ -52,6 +53,7 @@ def main(sweep: Path, dest: Path) -> None:
                 "job": job.name,
                 "examples": train["examples_seen"],
                 "wall_s": walls.get(job.name),
+                "threads": config.get("runtime", {}).get("threads"),
                 "train_s": timing.get("train_seconds"),
                 "examples_per_s": timing.get("examples_per_second"),
                 "bare_steps_per_s": rate,

@@ -13,7 +13,7 @@ import pytest
 from causal_semloss.errors import UserError
 from causal_semloss.report import sweep as sweep_module
 from causal_semloss.report.arms import assign_arms
-from causal_semloss.report.heuristic import AT, BELOW, BEYOND, heuristic_table, label
+from causal_semloss.report.heuristic import AT, BELOW, BEYOND, CONSTANT, heuristic_table, label
 from causal_semloss.report.runs import runs_frame
 from causal_semloss.report.settings import report_config
 from causal_semloss.report.sweep import load_sweep, load_sweeps
@@ -202,6 +202,20 @@ def test_the_scheduled_rescue_is_held_against_the_heuristic(tmp_path):
     assert ood.seeds == 5 and ood.label == AT
     assert ood.difference == pytest.approx(0.5, abs=0.05)
     assert table.loc["ID balanced accuracy"].label == BEYOND
+
+
+def test_a_collapsed_arm_is_never_beyond_the_heuristic_on_a_one_class_split(tmp_path):
+    """Transitivity's length split is all Yes: an always-Yes run scores 100 there and the
+    heuristic 19, so by the heuristic alone it read as "beyond the heuristic"."""
+    for seed in range(5):
+        _copy(tmp_path, f"transitivity_baseline_{seed}")  # always-Yes in every seed
+    jobs = load_sweep(tmp_path)
+    table = heuristic_table(runs_frame(jobs), report_config(jobs).claims).set_index("measure")
+    length = table.loc["length balanced accuracy"]
+    assert length.run > length.heuristic + 50  # what made it read as beyond
+    assert length.constant == pytest.approx(length.run, abs=3)
+    assert length.label == CONSTANT
+    assert (table.label == CONSTANT).all()  # no split where it beats a constant answer
 
 
 def test_heuristic_labels():

@@ -7,7 +7,11 @@ heuristic on that seed's rows), a t-interval, and a plain label.
 Labels (δ = `report.claims.equivalence_margin`): with a CI (≥ 2 seeds), **beyond the heuristic**
 when the whole CI is above 0, **below the heuristic** when it is below 0, **at heuristic level**
 otherwise (the CI holds 0: no difference shown); with one seed or identical seeds, by the
-estimate against ±δ, and the label says so.
+estimate against ±δ, and the label says so. Before any of these, the run is held against the
+better constant answer (always-Yes or always-No) on the same rows, paired by seed in the same way:
+unless it is beyond that, the label is **no better than a constant answer** — on a split with one
+class (transitivity's `length` is all Yes) an always-Yes run scores 100 and would otherwise read as
+beyond a heuristic that scores 19.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from causal_semloss.schema import OOD_SPLITS
 
 HEURISTIC = "direct_link"  # the surface heuristic's name in evaluate/baselines.py
 BEYOND, AT, BELOW = "beyond the heuristic", "at heuristic level", "below the heuristic"
+CONSTANT = "no better than a constant answer"
+CONSTANT_ANSWERS = ("always_yes", "always_no")  # evaluate/baselines.py
 # (runs.csv column, what it is): balanced accuracy, or accuracy where a split has one class.
 MEASURES = {
     "bal_test": "ID balanced accuracy",
@@ -43,8 +49,28 @@ def paired_to_heuristic(runs: pd.DataFrame, column: str, confidence: float) -> I
     other = f"{column}@{HEURISTIC}"
     if column not in runs or other not in runs:
         return Interval(None, None, None, 0)
-    diffs = (runs[column].astype(float) - runs[other].astype(float)).to_numpy()
+    return _paired(runs[column], runs[other], confidence)
+
+
+def best_constant(runs: pd.DataFrame, column: str) -> pd.Series | None:
+    """Per seed, the better of always-Yes and always-No on `column` (None if not recorded)."""
+    names = [f"{column}@{name}" for name in CONSTANT_ANSWERS]
+    if not all(name in runs for name in names):
+        return None
+    return runs[names].astype(float).max(axis=1)
+
+
+def _paired(run: pd.Series, other: pd.Series, confidence: float) -> Interval:
+    diffs = (run.astype(float) - other.astype(float)).to_numpy()
     return t_interval(diffs[~np.isnan(diffs)], confidence)
+
+
+def beyond_constant(runs: pd.DataFrame, column: str, confidence: float, margin: float) -> bool:
+    """Whether the arm's `column` is beyond the better constant answer, by `label`'s rule."""
+    constant = best_constant(runs, column)
+    if constant is None:
+        return True  # nothing to hold it against: the heuristic's label stands
+    return label(_paired(runs[column], constant, confidence), margin).startswith(BEYOND)
 
 
 def heuristic_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
@@ -61,6 +87,10 @@ def heuristic_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
             diff = paired_to_heuristic(runs, column, conf)
             if diff.estimate is None:
                 continue
+            constant = best_constant(runs, column)
+            worded = (
+                label(diff, margin) if beyond_constant(runs, column, conf, margin) else CONSTANT
+            )
             rows.append(
                 {
                     "task": task,
@@ -72,10 +102,11 @@ def heuristic_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
                     "collapsed": int(runs.collapsed.sum()),
                     "run": float(runs[column].astype(float).mean()),
                     "heuristic": float(runs[f"{column}@{HEURISTIC}"].astype(float).mean()),
+                    "constant": None if constant is None else float(constant.mean()),
                     "difference": diff.estimate,
                     "ci_low": diff.low,
                     "ci_high": diff.high,
-                    "label": label(diff, margin),
+                    "label": worded,
                 }
             )
     return pd.DataFrame(rows)
@@ -104,6 +135,9 @@ def heuristic_markdown(table: pd.DataFrame, confidence: float) -> list[str]:
             "seeds (collapsed)": [f"{r.seeds} ({r.collapsed})" for r in shown.itertuples()],
             "run": shown.run.map("{:.1f}".format),
             "heuristic": shown.heuristic.map("{:.1f}".format),
+            "constant answer": shown.constant.map(
+                lambda v: "" if v is None or pd.isna(v) else f"{v:.1f}"
+            ),
             f"run − heuristic [{100 * confidence:.0f}% CI]": [_cell(r) for r in shown.itertuples()],
             "label": shown.label,
         }
@@ -115,7 +149,9 @@ def heuristic_markdown(table: pd.DataFrame, confidence: float) -> list[str]:
         "premise's stated edges alone) on the same rows, paired by seed, in points: balanced "
         "accuracy (accuracy on a one-class split). A run that left a constant answer for the "
         "heuristic's level learned the surface rule, not the graph. Labels: *beyond* / *below* "
-        "when the whole CI is above / below 0, *at heuristic level* when it holds 0. Every split: "
+        "when the whole CI is above / below 0, *at heuristic level* when it holds 0; first, a run "
+        "not beyond the better constant answer (always-Yes or always-No, paired the same way: "
+        "column *constant answer*) is *no better than a constant answer*. Every split: "
         "heuristic.csv.",
         "",
         cells.to_markdown(index=False, disable_numparse=True),
