@@ -138,7 +138,9 @@ def test_an_interrupted_evaluation_leaves_the_previous_predictions_and_metrics(
     import causal_semloss.evaluate.evaluation as evaluation
     from causal_semloss.model.backbone import load_backbone
 
-    cfg = compose_cfg([*FAST, f"paths.data_root={tmp_path / 'data'}"])
+    # eval.cache=false: the second evaluation must score again (and be interrupted), not read
+    # the first one's margins.
+    cfg = compose_cfg([*FAST, f"paths.data_root={tmp_path / 'data'}", "eval.cache=false"])
     backbone, out = load_backbone(cfg), tmp_path / "out"
     evaluation.evaluate(cfg, backbone, out)
     before = {p.name: p.read_bytes() for p in (out / "predictions").iterdir()}

@@ -183,3 +183,35 @@ def test_a_trained_run_not_scored_on_its_own_task_shows_no_numbers():
     # untrained: the task it was scored on, under its own name
     assert table.loc["transitivity_zero_shot", "task"] == "dseparation"
     assert table.loc["transitivity_zero_shot", "id_accuracy"] == 50.0
+
+
+def test_the_paper_sweep_launches_its_longest_jobs_first():
+    """experiment=paper's jobs in the order Hydra's basic sweeper launches them (the product of
+    its params, first key outermost): the trainings first, longest (d-separation) first, the
+    scoring-only zero-shot runs last, and each seed's dseparation_zero_shot before its
+    transitivity_zero_shot, which then reads the same backbone's margins from eval.cache."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = _sweep_params("paper")
+    overrides = OverridesParser.create().parse_overrides(
+        [f"{key}={','.join(values)}" for key, values in params.items()]
+    )
+    jobs = [
+        dict(o.split("=", 1) for o in job)
+        for job in BasicSweeper.split_arguments(overrides, None)[0]
+    ]
+    order = list(dict.fromkeys((j["task"], j["recipe"]) for j in jobs))
+    assert order == [
+        ("dseparation", "semantic"),
+        ("dseparation", "baseline"),
+        ("dseparation", "zero_shot"),
+        ("transitivity", "semantic"),
+        ("transitivity", "baseline"),
+        ("transitivity", "zero_shot"),
+    ]
+    assert [j["recipe"] for j in jobs[-3:]] == ["zero_shot"] * 3
+    position = {(j["task"], j["recipe"], j["seed"]): i for i, j in enumerate(jobs)}
+    for seed in params["seed"]:
+        first = position["dseparation", "zero_shot", seed]
+        assert first < position["transitivity", "zero_shot", seed]

@@ -235,6 +235,7 @@ class EvalConfig:
     threads: int = MISSING
     cpu_batch_tokens: int | None = MISSING
     min_shared_prefix: int | None = MISSING
+    cache: bool = MISSING
     bootstrap: int = MISSING
     collapse_threshold: float = MISSING
     collapse_min_answers: int = MISSING

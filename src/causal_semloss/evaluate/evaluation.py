@@ -24,6 +24,7 @@ from causal_semloss.evaluate.eval_sets import (
     premise_key,
     training_premises,
 )
+from causal_semloss.evaluate.margin_cache import MarginCache
 from causal_semloss.evaluate.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -75,6 +76,31 @@ def predict_encoded(
         )
         return (margins > 0).tolist(), margins.tolist()
     return generate_answers(backbone, encoded, cfg, progress), [None] * len(encoded)
+
+
+def predict_cached(
+    backbone: Backbone,
+    encoded: EncodedSet,
+    cfg: DictConfig,
+    cache: MarginCache | None,
+    name: str,
+    progress=None,
+) -> tuple[list[bool], list[float | None]]:
+    """`predict_encoded`, its margins read from `cache` when this model scored these prompts
+    the same way before (None: no cache), and written there when not. `encoded` comes from
+    `encode_capped`: no prompt over eval.max_prompt_tokens, cached or not."""
+    if cache is None:
+        return predict_encoded(backbone, encoded, cfg, progress)
+    path = cache.path(encoded)
+    cached = cache.load(path, len(encoded))
+    if cached is not None:
+        log.info("%s: margins from the cache (%s)", name, path)
+        if progress is not None:
+            progress(len(encoded))
+        return cached
+    predicted, margins = predict_encoded(backbone, encoded, cfg, progress)
+    cache.store(path, predicted, margins)
+    return predicted, margins
 
 
 @torch.no_grad()
@@ -132,6 +158,7 @@ def evaluate(
     torch.set_num_threads(cfg.eval.threads)  # scoring's own thread count, not training's
     backbone.model.to(runtime.device)
     log.info("evaluating on %s (bf16=%s)", runtime.device, runtime.bf16)
+    cache = MarginCache.for_evaluation(cfg, backbone, bf16=Runtime.of(cfg).bf16)
     sets = load_eval_sets(cfg)
     seen_premises = training_premises(cfg) if trained_task and cfg.eval.data else None
     total = sum(len(s.records) for s in sets)
@@ -150,7 +177,9 @@ def evaluate(
             if not eval_set.records:
                 skipped = dict(eval_set.skipped) or "no rows"
                 raise ConfigError(f"eval set {eval_set.key} has no row to score ({skipped})")
-            predicted, margins = predict_encoded(backbone, encoded, cfg, progress=bar.update)
+            predicted, margins = predict_cached(
+                backbone, encoded, cfg, cache, eval_set.key, progress=bar.update
+            )
             answers = [truth(r) for r in eval_set.records]
             rows = [
                 {
