@@ -27,8 +27,8 @@ harness: $(STAMP)
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 
 test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m ruff format --check src tests benchmarks scripts
 	$(PY) -m pytest -n auto --maxprocesses 4
 
 # The slow tests (real signals to sweeps, joblib and submitit launchers, the wheel install):
@@ -44,11 +44,11 @@ test-all: harness
 	$(PY) -m pytest -m ''
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks scripts
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests benchmarks
-	$(PY) -m ruff check --fix src tests benchmarks
+	$(PY) -m ruff format src tests benchmarks scripts
+	$(PY) -m ruff check --fix src tests benchmarks scripts
 
 # The generated pages of docs/ (configuration reference, studies, benchmarks, data) from the
 # schema, conf/ and the committed result files; tests/test_docs.py fails when one is stale.

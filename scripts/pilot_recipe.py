@@ -21,8 +21,8 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 import torch.nn.functional as F
 from conftest import compose_cfg
 
-from causal_semloss.model.batches import collate, encode_records
 from causal_semloss.data.build import build_data, read_split
+from causal_semloss.model.batches import collate, encode_records
 from causal_semloss.model.scoring import yes_no_margins
 from causal_semloss.model.tokenizer import build_tokenizer
 
@@ -112,8 +112,9 @@ while time.time() - start < a.minutes * 60:
         # curriculum: sample from examples with <= k nodes, k growing with time
         frac = (time.time() - start) / (a.curriculum * a.minutes * 60)
         k = 3 + int(frac * 4)
-        pool = [i for i in range(len(train)) if nodes[i] <= k] if cur_steps != k else pool
-        cur_steps = k
+        if cur_steps != k:
+            pool = [i for i in range(len(train)) if nodes[i] <= k]
+            cur_steps = k
         idx = rng.sample(pool, a.batch)
     else:
         idx, perm = perm[: a.batch], perm[a.batch :]
@@ -169,4 +170,5 @@ while time.time() - start < a.minutes * 60:
         log.append((step, round(time.time() - start), round(loss.item(), 4), acc, yr))
         print(log[-1], flush=True)
         model.train()
-json.dump(log, open(f"pilot-{a.name}.json", "w"))
+with open(f"pilot-{a.name}.json", "w") as handle:
+    json.dump(log, handle)
