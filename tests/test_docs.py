@@ -57,6 +57,14 @@ def test_a_placeholder_that_matches_nothing_is_an_error(tmp_path):
         pages.render(template, tmp_path)
 
 
+def test_a_pipe_in_a_table_cell_does_not_split_the_cell(tmp_path):
+    (tmp_path / "r.csv").write_text('claim,statistic\n2,"error (|predicted − true|)"\n')
+    template = tmp_path / "p.md"
+    template.write_text("{{table r.csv ;; * ;; claim=claim, statistic=statistic}}\n")
+    rows = [line for line in pages.render(template, tmp_path).splitlines() if "| 2 |" in line]
+    assert rows == ["| 2 | error (\\|predicted − true\\|) |"]
+
+
 def test_config_reference_names_every_schema_key(built):
     """Every leaf of the composed default config appears in the reference."""
     from hydra import compose, initialize_config_dir

@@ -72,7 +72,8 @@ def _table(repo: Path, path: str, query: str, columns: str, spec: str = ".1f") -
     pairs = [c.strip().split("=", 1) for c in columns.split(",")]
     lines = ["| " + " | ".join(h for _, h in pairs) + " |", "|" + "---|" * len(pairs)]
     for i in range(len(rows)):  # column by column: a row Series would turn ints into floats
-        lines.append("| " + " | ".join(_fmt(rows[c].iloc[i], spec) for c, _ in pairs) + " |")
+        cells = (_fmt(rows[c].iloc[i], spec).replace("|", "\\|") for c, _ in pairs)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n(from `{path}`)"
 
 
