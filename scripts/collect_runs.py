@@ -1,6 +1,6 @@
 """Copy the finished jobs of a queue sweep (scripts/queue_runs.sh) into a committed results dir:
 each job's JSON files (no weights, no checkpoint) under DEST/runs/<job>/, and DEST/timing.csv —
-per job, wall seconds from the queue log, torch threads (runtime.threads), training seconds and examples/s from
+per job, wall seconds from the queue log, torch threads (runtime.threads), whether it resumed from a checkpoint (then the times are its last part's), training seconds and examples/s from
 train_metrics.json's "timing" (probes and validation included), and the bare training rate the
 progress bar last showed (steps/s; × batch size = examples/s of the forward+backward+AdamW loop
 between probes). Usage: python scripts/collect_runs.py SWEEP_DIR DEST_DIR"""
@@ -54,6 +54,7 @@ def main(sweep: Path, dest: Path) -> None:
                 "examples": train["examples_seen"],
                 "wall_s": walls.get(job.name),
                 "threads": config.get("runtime", {}).get("threads"),
+                "resumed": bool(train.get("resumed")),  # wall_s and train_s: the last part only
                 "train_s": timing.get("train_seconds"),
                 "examples_per_s": timing.get("examples_per_second"),
                 "bare_steps_per_s": rate,
