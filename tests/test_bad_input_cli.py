@@ -213,6 +213,7 @@ def test_prompts_over_the_token_cap_are_never_scored(backbone, tmp_path, monkeyp
         metrics = _evaluate(
             backbone,
             tmp_path,
+            "eval.cache=false",  # the spy must see every scoring, none read from the cache
             "eval.tasks=[]",
             "eval.max_prompt_tokens=64",
             f"eval.on_invalid={mode}",
