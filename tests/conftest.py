@@ -40,6 +40,13 @@ TINY_MODEL = [
     "model.pretrain.batch_size=8",
     "model.pretrain.corpus_per_task=200",
 ]
+# The tiny model with random weights (nothing pre-trained): an evaluation in about a second.
+RANDOM_WEIGHTS = [
+    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
+    "model.pretrain.steps=0",
+]
+# One transitivity question as the authors' JSONL files hold it.
+ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
 
 
 # Evaluation cut to one small split: for tests that only need a job to finish.

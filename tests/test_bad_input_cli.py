@@ -14,13 +14,11 @@ from hydra import compose, initialize_config_dir
 
 from causal_semloss.errors import ConfigError, DataError, exit_on_user_error
 from causal_semloss.paths import CONFIG_DIR
-from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg, run_cli
+from tests.conftest import RANDOM_WEIGHTS, ROW, TINY_DATA, compose_cfg, run_cli
 
-ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
 # Random weights, nothing pre-trained, one thread, no bootstrap: an evaluation in a second.
 FAST = [
-    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
-    "model.pretrain.steps=0",
+    *RANDOM_WEIGHTS,
     "eval.bootstrap=0",
     "eval.threads=1",
     "eval.batch_size=16",

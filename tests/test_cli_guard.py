@@ -11,7 +11,7 @@ import pytest
 
 from causal_semloss.cli_overrides import check_overrides
 from causal_semloss.errors import ConfigError
-from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
+from tests.conftest import RANDOM_WEIGHTS, TINY_DATA, compose_cfg
 
 # Hydra run in-process points the loggers at the test's captured stderr: conftest puts them back.
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -121,8 +121,7 @@ def test_ctrl_c_is_one_line_exit_130(tmp_path, monkeypatch, capsys, module, inne
 
 FAST = [
     *TINY_DATA,
-    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
-    "model.pretrain.steps=0",
+    *RANDOM_WEIGHTS,
     "eval.bootstrap=0",
     "eval.threads=1",
     "eval.max_examples=8",

@@ -11,9 +11,7 @@ import pytest
 
 from causal_semloss.data.external import check_external, load_external, scan_rows
 from causal_semloss.errors import DataError
-from tests.conftest import run_cli
-
-ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
+from tests.conftest import ROW, run_cli
 
 
 def _write(path: Path, rows: list[dict]) -> Path:

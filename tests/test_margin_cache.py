@@ -14,15 +14,13 @@ import torch
 
 import causal_semloss.evaluate.evaluation as evaluation
 from causal_semloss.evaluate.margin_cache import MARGINS_DIR, weights_digest
-from tests.conftest import TINY_DATA, TINY_MODEL, compose_cfg
+from tests.conftest import RANDOM_WEIGHTS, ROW, TINY_DATA, compose_cfg
 
-ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
 # Random weights, one thread, a small bootstrap (its CIs must come out the same too): an
 # evaluation of two built-in sets in about a second.
 FAST = [
     *TINY_DATA,
-    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
-    "model.pretrain.steps=0",
+    *RANDOM_WEIGHTS,
     "eval.bootstrap=20",
     "eval.threads=1",
     "eval.batch_size=16",

@@ -10,18 +10,16 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from causal_semloss.paths import CONFIG_DIR
-from tests.conftest import TINY_DATA, TINY_MODEL
+from tests.conftest import RANDOM_WEIGHTS, ROW, TINY_DATA
 
 FAST = [
     *TINY_DATA,
-    *[o for o in TINY_MODEL if not o.startswith("model.pretrain.")],
-    "model.pretrain.steps=0",
+    *RANDOM_WEIGHTS,
     "eval.bootstrap=0",
     "eval.threads=1",
     "logger=none",
     "recipe=zero_shot",
 ]
-ROW = {"premise": "A causes B. B causes C.", "hypothesis": "Does A cause C?", "label": "Yes"}
 
 
 def _raw(*overrides: str):
