@@ -114,6 +114,20 @@ def test_a_changed_weight_batch_size_or_prompt_misses_the_cache(
     assert len(_cached(cache)) == 3 + 3 + 3 + 1
 
 
+def test_an_edit_to_the_scoring_code_misses_the_cache(
+    backbone, data_root, tmp_path, scored, monkeypatch
+):
+    """Margins written by yesterday's model/scoring.py are not read by today's."""
+    import causal_semloss.evaluate.margin_cache as margin_cache
+
+    cache = tmp_path / "cache"
+    _evaluate(backbone, data_root, cache, tmp_path / "a")
+    assert scored == [20, 20]
+    monkeypatch.setattr(margin_cache, "_scoring_source", lambda: "an edited scoring.py")
+    _evaluate(backbone, data_root, cache, tmp_path / "b")
+    assert scored == [20, 20, 20, 20]
+
+
 def test_weights_digest_sees_every_byte_and_dtype_bf16_included():
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 3).to(torch.bfloat16)  # numpy has no bf16: bytes, not values

@@ -6,8 +6,9 @@ depend on the seed), so in experiment=paper `dseparation_zero_shot` and `transit
 of one seed computed the same 14k margins twice. The key is everything the margins depend on —
 every parameter and buffer (name, dtype, shape, bytes), the model's class and config, the
 encoded prompts, the pad/Yes/No token ids, the scoring layout (batch size, CPU token budget,
-shared prefix: they change the float summation order), bf16, the device, the thread count and
-the torch/transformers versions — so a hit returns the very floats a fresh scoring would, and
+shared prefix: they change the float summation order), bf16, the device, the thread count, the
+torch/transformers versions and the source of the scoring code itself (an edit to
+model/scoring.py must not read margins the old code wrote) — so a hit returns the very floats a fresh scoring would, and
 the predictions and metrics written from them are byte-identical.
 
 Only eval.method=logits is cached (generation is not a margin). A file that cannot be read or
@@ -29,6 +30,7 @@ import transformers
 from omegaconf import DictConfig
 
 from causal_semloss.atomic import write_text
+from causal_semloss.model import scoring
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet
 from causal_semloss.model.scoring import scoring_options
@@ -60,6 +62,11 @@ def _model_config(model: torch.nn.Module) -> dict | None:
     plain = config.to_dict()
     plain.pop("_name_or_path", None)
     return json.loads(json.dumps(plain, sort_keys=True, default=str))
+
+
+def _scoring_source() -> str:
+    """sha256 of model/scoring.py, the code that turns weights and prompts into margins."""
+    return hashlib.sha256(Path(scoring.__file__).read_bytes()).hexdigest()
 
 
 def _device_identity(device: torch.device) -> str:
@@ -99,6 +106,7 @@ class MarginCache:
             "threads": cfg.eval.threads,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
+            "scoring_source": _scoring_source(),
         }
         blob = json.dumps(identity, sort_keys=True).encode()
         return cls(Path(cfg.paths.cache_root) / MARGINS_DIR, hashlib.sha256(blob).hexdigest())
