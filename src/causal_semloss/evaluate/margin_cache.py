@@ -33,6 +33,7 @@ from causal_semloss.atomic import write_text
 from causal_semloss.model import scoring
 from causal_semloss.model.backbone import Backbone
 from causal_semloss.model.batches import EncodedSet
+from causal_semloss.model.card import file_sha256
 from causal_semloss.model.scoring import scoring_options
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def _model_config(model: torch.nn.Module) -> dict | None:
 
 def _scoring_source() -> str:
     """sha256 of model/scoring.py, the code that turns weights and prompts into margins."""
-    return hashlib.sha256(Path(scoring.__file__).read_bytes()).hexdigest()
+    return file_sha256(Path(scoring.__file__))
 
 
 def _device_identity(device: torch.device) -> str:

@@ -65,14 +65,6 @@ def _paired(run: pd.Series, other: pd.Series, confidence: float) -> Interval:
     return t_interval(diffs[~np.isnan(diffs)], confidence)
 
 
-def beyond_constant(runs: pd.DataFrame, column: str, confidence: float, margin: float) -> bool:
-    """Whether the arm's `column` is beyond the better constant answer, by `label`'s rule."""
-    constant = best_constant(runs, column)
-    if constant is None:
-        return True  # nothing to hold it against: the heuristic's label stands
-    return label(_paired(runs[column], constant, confidence), margin).startswith(BEYOND)
-
-
 def heuristic_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
     """One row per (task, backbone, data, trained arm, measure)."""
     conf, margin = claims_cfg.confidence, claims_cfg.equivalence_margin
@@ -87,10 +79,11 @@ def heuristic_table(frame: pd.DataFrame, claims_cfg) -> pd.DataFrame:
             diff = paired_to_heuristic(runs, column, conf)
             if diff.estimate is None:
                 continue
-            constant = best_constant(runs, column)
-            worded = (
-                label(diff, margin) if beyond_constant(runs, column, conf, margin) else CONSTANT
-            )
+            constant = best_constant(runs, column)  # None: the heuristic's label stands
+            beats_constant = constant is None or label(
+                _paired(runs[column], constant, conf), margin
+            ).startswith(BEYOND)
+            worded = label(diff, margin) if beats_constant else CONSTANT
             rows.append(
                 {
                     "task": task,
