@@ -64,13 +64,17 @@ def test_a_run_is_scored_on_the_task_it_trains_on(task):
     ("experiment", "task", "scored"),
     [
         ("paper", "dseparation", ["transitivity", "dseparation"]),
+        ("paper", "transitivity", ["transitivity"]),
+        ("claims", "transitivity", ["transitivity", "dseparation"]),
         ("paper_gemma", "transitivity", ["transitivity", "dseparation"]),
         ("smoke", "common_cause", ["transitivity", "dseparation", "common_cause"]),
     ],
 )
-def test_the_paper_experiments_also_score_the_other_paper_task(experiment, task, scored):
-    """Their per-split tables show both paper tasks for every run, in the paper's order; a run
-    of another task (README "Adding a task") is scored on its own as well."""
+def test_the_paper_experiments_score_the_transitivity_suite_too(experiment, task, scored):
+    """experiment=paper scores what the paper's tables do: every run on transitivity questions
+    (its D-separation V1 row is read off the transitivity files), a d-separation run on its own
+    task too. The others score both paper tasks for every run; a run of another task (README
+    "Adding a task") is scored on its own as well."""
     assert list(compose_cached(f"experiment={experiment}", f"task={task}").eval.tasks) == scored
 
 
