@@ -10,7 +10,15 @@ from causal_semloss.docs import pages
 from causal_semloss.docs.__main__ import generated, main
 from tests.conftest import REPO
 
-STUDIES = ("claims", "claims_trajectory", "claims_full", "gemma", "backbone")
+STUDIES = (
+    "reproduce",
+    "claims",
+    "claims_trajectory",
+    "claims_full",
+    "claims_controls",
+    "gemma",
+    "backbone",
+)
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,7 @@ def require_premise_groups(cfg: DictConfig) -> None:
     if GROUP_TERMS & set(cfg.loss.terms) and not cfg.data.companions.enabled:
         raise ConfigError(
             f"loss.terms={list(cfg.loss.terms)} needs premise groups with companion questions: "
-            "set data.companions.enabled=true (variants *_constraints do)"
+            "set data.companions.enabled=true (recipe=constraints does)"
         )
 
 
