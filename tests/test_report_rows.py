@@ -71,6 +71,20 @@ def test_a_repeated_config_and_seed_counts_once(tmp_path):
     assert _rows(headline_table(jobs)).seeds_ok.tolist() == [1]
 
 
+def test_a_rerun_of_an_older_run_is_a_repeat_once_the_keys_only_it_has_are_set_aside(tmp_path):
+    """The same arm and seed run again by a newer suite, whose config holds a key the old run's
+    lacks (claims_controls rerunning claims_full's `cebug` seed 0): one run of that seed, in the
+    headline and in the claims frame alike (a second seed 0 broke the paired differences)."""
+    _copy(tmp_path, "transitivity_semantic_0", "a_old")
+    _copy(tmp_path, "transitivity_semantic_1", "b_old")
+    _copy(tmp_path, "transitivity_semantic_0", "c_new", lambda c: c["train"].update(added_later=1))
+    jobs, notes = _jobs(tmp_path)
+    assert len(jobs) == 2 and len(notes) == 1 and "counted once" in notes[0]
+    assert notes[0].startswith(str(tmp_path / "c_new"))  # the later one is left out
+    assert _rows(headline_table(jobs)).seeds_ok.tolist() == [2]
+    assert sorted(runs_frame(jobs).seed) == [0, 1]
+
+
 def test_a_constant_lambda_control_is_its_own_row_beside_the_scheduled_arm(tmp_path):
     for seed in range(3):
         _copy(tmp_path, f"transitivity_semantic_{seed}")

@@ -51,6 +51,7 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
     kept: list[Job] = []
     notes: list[str] = []
     first_of: dict[tuple, Job] = {}
+    order = {id(job): i for i, job in enumerate(jobs)}
     for job in jobs:
         prints = fingerprint(job, ignores)
         key = (tuple(sorted(prints.items())), job.result.get("seed"), job.result.get("task"))
@@ -66,12 +67,14 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
     by_recipe: dict[tuple, list[Job]] = {}
     for job in kept:
         by_recipe.setdefault((job.task, job.recipe), []).append(job)
-    for group in by_recipe.values():
+    for recipe, group in by_recipe.items():
         # A key only some runs have (a setting added to the suite after the others ran) tells
         # no arm apart: the runs without it ran with the behaviour before it existed.
         shared = set.intersection(*(set(j.fingerprint) for j in group))
         for job in group:
             job.fingerprint = {k: v for k, v in job.fingerprint.items() if k in shared}
+        # So a newer suite's rerun of an older run (same arm, same seed) is a repeat too.
+        by_recipe[recipe] = group = _without_repeats(group, notes)
         configs = Counter(tuple(sorted(j.fingerprint.items())) for j in group)
         if len(configs) < 2:
             continue
@@ -90,4 +93,23 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
                 continue
             shown = [f"{k}={_value(job.fingerprint[k])}" for k in differing if k in job.fingerprint]
             job.arm_suffix = f" [{', '.join(shown)}]"
-    return kept, notes
+    kept = [job for group in by_recipe.values() for job in group]
+    return sorted(kept, key=lambda job: order[id(job)]), notes
+
+
+def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
+    """The group less each finished job whose (fingerprint, seed) an earlier one has, noted."""
+    first_of: dict[tuple, Job] = {}
+    kept = []
+    for job in group:
+        key = (tuple(sorted(job.fingerprint.items())), job.result.get("seed"))
+        if job.ok and key in first_of:
+            notes.append(
+                f"{job.path} repeats {first_of[key].path} (same arm and seed; a key only one "
+                "of them has set aside): counted once"
+            )
+            continue
+        if job.ok:
+            first_of[key] = job
+        kept.append(job)
+    return kept
