@@ -48,32 +48,18 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
     runs, which keeps the plain recipe name (the arm the recipe means, e.g. the paper's
     scheduled λ beside two constant-λ controls); with no such majority every config is named.
     """
-    kept: list[Job] = []
     notes: list[str] = []
-    first_of: dict[tuple, Job] = {}
-    order = {id(job): i for i, job in enumerate(jobs)}
-    for job in jobs:
-        prints = fingerprint(job, ignores)
-        key = (tuple(sorted(prints.items())), job.result.get("seed"), job.result.get("task"))
-        if job.ok and key in first_of:
-            notes.append(
-                f"{job.path} repeats {first_of[key].path} (same config and seed): counted once"
-            )
-            continue
-        if job.ok:
-            first_of[key] = job
-        job.fingerprint = prints
-        kept.append(job)
     by_recipe: dict[tuple, list[Job]] = {}
-    for job in kept:
+    for job in jobs:
+        job.fingerprint = fingerprint(job, ignores)
         by_recipe.setdefault((job.task, job.recipe), []).append(job)
     for recipe, group in by_recipe.items():
         # A key only some runs have (a setting added to the suite after the others ran) tells
-        # no arm apart: the runs without it ran with the behaviour before it existed.
+        # no arm apart: the runs without it ran with the behaviour before it existed. So a
+        # newer suite's rerun of an older run is a repeat too.
         shared = set.intersection(*(set(j.fingerprint) for j in group))
         for job in group:
             job.fingerprint = {k: v for k, v in job.fingerprint.items() if k in shared}
-        # So a newer suite's rerun of an older run (same arm, same seed) is a repeat too.
         by_recipe[recipe] = group = _without_repeats(group, notes)
         configs = Counter(tuple(sorted(j.fingerprint.items())) for j in group)
         if len(configs) < 2:
@@ -93,8 +79,8 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
                 continue
             shown = [f"{k}={_value(job.fingerprint[k])}" for k in differing if k in job.fingerprint]
             job.arm_suffix = f" [{', '.join(shown)}]"
-    kept = [job for group in by_recipe.values() for job in group]
-    return sorted(kept, key=lambda job: order[id(job)]), notes
+    kept = {id(job) for group in by_recipe.values() for job in group}
+    return [job for job in jobs if id(job) in kept], notes
 
 
 def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
@@ -105,8 +91,7 @@ def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
         key = (tuple(sorted(job.fingerprint.items())), job.result.get("seed"))
         if job.ok and key in first_of:
             notes.append(
-                f"{job.path} repeats {first_of[key].path} (same arm and seed; a key only one "
-                "of them has set aside): counted once"
+                f"{job.path} repeats {first_of[key].path} (same arm and seed): counted once"
             )
             continue
         if job.ok:
