@@ -94,6 +94,18 @@ def test_plan_has_every_section_and_panel_key(sweep):
     assert "val/examples_seen" in history
 
 
+def test_the_answer_tokens_logged_weight_gets_a_panel_where_runs_logged_it(sweep):
+    """The re-weighting a λ·L_sem term does, seen on the dashboard beside λ (issue #23 §1)."""
+    assert "train/answer_weight" not in dashboard_plan(load_sweep(sweep)).history_keys()
+    path = sweep / "1" / "train_metrics.json"
+    train = json.loads(path.read_text())
+    train["history"] |= {"answer_weight": [9.5], "answer_ce": [0.69]}
+    path.write_text(json.dumps(train))
+    assert {"train/answer_weight", "train/answer_ce"} <= dashboard_plan(
+        load_sweep(sweep)
+    ).history_keys()
+
+
 def test_cli_writes_the_workspace_spec_offline(sweep, capsys, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     main([str(sweep)])

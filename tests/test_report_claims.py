@@ -142,14 +142,23 @@ def test_collapse_per_split_counts_informative_collapses():
     yes = {"test": 0.46, "length": 0.006, "branching": 0.005, "long_names": 0.021}
     yes |= {"reversed": 0.3, "shuffled": 0.3}
     row = runs_frame([_job("dseparation_baseline", "dseparation", 0, yes=yes)]).iloc[0]
-    assert row.collapsed_splits == 3 and row.splits_scored == 6  # length, branching, long_names
+    assert row.near_constant_splits == 3 and row.splits_scored == 6  # length, branching, long_names
     # branching is 98% No: answering No there is right, not collapse; length is 100% Yes
-    assert row.collapsed_informative == 2 and not row.collapsed_id
+    assert row.collapsed_splits == 2 and not row.collapsed_id  # the rule's count, as in W&B
     assert row.collapsed  # the old rule looked at the ID test only
     assert row.yes_long_names == pytest.approx(2.1)
 
 
 # --- one rule, one test ---------------------------------------------------------------------
+
+
+def test_claim_1_counts_collapsed_splits_by_the_one_rule():
+    """Always-No on every split is near-constant on all six, but answering No where the truth
+    is 98–99.8% No is no collapse: claim 1 counts 3 (ID test, length, long_names), as the
+    run's verdict, the trajectory and W&B's `collapsed_splits` do — not the raw 6."""
+    table = _table(_sweep(baseline_yes=0.0))
+    statistic = table.loc[(CLAIM1, "transitivity", IT), "statistic"]
+    assert "collapsed splits per run: 3, 3, 3 of 6" in statistic
 
 
 def test_claims_are_per_task_and_backbone_never_pooled():

@@ -85,6 +85,23 @@ def test_a_rerun_of_an_older_run_is_a_repeat_once_the_keys_only_it_has_are_set_a
     assert sorted(runs_frame(jobs).seed) == [0, 1]
 
 
+def test_of_two_copies_of_a_run_the_one_with_the_finer_trajectory_is_drawn(tmp_path):
+    """claims_controls reran claims_full's `cebug` seeds with a probe every 10k examples: the
+    final scores are the same, so either copy counts the seed once, but only the rerun's
+    trajectory times an escape to 10k. The richer record is kept, wherever it sits."""
+
+    def finer(run_dir):
+        train = json.loads((run_dir / "train_metrics.json").read_text())
+        train["trajectory"] = train["trajectory"] + train["trajectory"]
+        (run_dir / "train_metrics.json").write_text(json.dumps(train))
+
+    _copy(tmp_path, "transitivity_semantic_0", "a_old")
+    finer(_copy(tmp_path, "transitivity_semantic_0", "b_new"))
+    jobs, notes = _jobs(tmp_path)
+    assert [job.path.name for job in jobs] == ["b_new"]
+    assert len(notes) == 1 and "counted once" in notes[0] and "richer" in notes[0]
+
+
 def test_a_constant_lambda_control_is_its_own_row_beside_the_scheduled_arm(tmp_path):
     for seed in range(3):
         _copy(tmp_path, f"transitivity_semantic_{seed}")

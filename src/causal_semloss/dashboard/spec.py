@@ -104,6 +104,18 @@ def dashboard_plan(jobs: list[Job]) -> Plan:
             Panel("line", "cross-entropy", ["train/ce"]),
             *(Panel("line", f"semantic term {k[4:]}", [f"train/{k}"]) for k in sem),
             Panel("line", "λ (weight of the semantic loss)", ["train/lambda"]),
+            *(
+                [
+                    Panel(
+                        "line",
+                        "answer token's weight (× one text token)",
+                        ["train/answer_weight"],
+                    ),
+                    Panel("line", "answer token's CE", ["train/answer_ce"]),
+                ]
+                if any("answer_weight" in j.train_metrics["history"] for j in trained)
+                else []
+            ),
             Panel("line", "validation Yes-rate", ["val/yes_rate"]),
             Panel(
                 "line",

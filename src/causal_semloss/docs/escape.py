@@ -1,7 +1,10 @@
-"""When a run left a constant answer, read from its collapse monitor (`train_metrics.json`
-"validation": the validation yes-rate every `train.eval_steps`): the first validation point from
-which every later one is inside the collapse band, the examples seen there and the λ the run's
-schedule gave at that step. Used by the study pages (`{{escape RUNS_DIR ;; TASK ;; RECIPE}}`)."""
+"""When a run left a constant answer on the ID validation set, read from its collapse monitor
+(`train_metrics.json` "validation": the validation yes-rate every `train.eval_steps`): the first
+validation point from which every later one is inside the collapse band, the examples seen there
+and the λ the run's schedule gave at that step. A narrower event than leaving collapse by the
+report's one rule (`report.collapse`, which also looks at every OOD split:
+`report.arm_findings`), but finer in time (every 250 steps against a probe every 10k examples).
+Used by the study pages (`{{escape RUNS_DIR ;; TASK ;; RECIPE}}`)."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def escape_points(runs: Path, task: str, recipe: str) -> list[dict]:
 
 def escape_table(repo: Path, runs_dir: str, task: str, recipe: str) -> str:
     lines = [
-        "| seed | last validation point at a constant answer (examples seen) | first point off it for good (examples seen) | λ there |",
+        "| seed | last ID-validation point at a constant answer (examples seen) | first point off it for good (examples seen) | λ there |",
         "|---|---|---|---|",
     ]
     for row in escape_points(repo / runs_dir, task, recipe):
@@ -49,7 +52,9 @@ def escape_table(repo: Path, runs_dir: str, task: str, recipe: str) -> str:
             )
         else:
             lines.append(f"| {row['seed']} | never left | — | — |")
-    return (
-        "\n".join(lines)
-        + f"\n\n(from `{runs_dir}/{task}_{recipe}_*/train_metrics.json`, `validation`)"
+    source = (
+        f"(the training monitor: the ID validation set only, from `{runs_dir}/{task}_{recipe}_*"
+        "/train_metrics.json`, `validation`; the report's collapse rule, on the ID test and every "
+        "OOD split, is in its `arm_findings.csv`)"
     )
+    return "\n".join(lines) + "\n\n" + source

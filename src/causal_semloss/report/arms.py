@@ -83,18 +83,35 @@ def assign_arms(jobs: list[Job], ignores: list[str]) -> tuple[list[Job], list[st
     return [job for job in jobs if id(job) in kept], notes
 
 
+def _record_size(job: Job) -> tuple[int, int]:
+    """How much of training a run recorded: its trajectory points, then its logged steps of the
+    answer token's weight. Of two copies of one run the richer record is the one to draw."""
+    train = job.train_metrics or {}
+    return len(train.get("trajectory", [])), len(train.get("history", {}).get("answer_weight", []))
+
+
 def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
-    """The group less each finished job whose (fingerprint, seed) an earlier one has, noted."""
+    """The group with each finished (fingerprint, seed) once, noted. Repeats end with the same
+    model, so which copy is kept changes no final score; the one with the richer training record
+    (`_record_size`: a rerun with a finer trajectory grid) is kept, else the earlier one."""
     first_of: dict[tuple, Job] = {}
-    kept = []
+    kept: list[Job] = []
     for job in group:
         key = (tuple(sorted(job.fingerprint.items())), job.result.get("seed"))
-        if job.ok and key in first_of:
-            notes.append(
-                f"{job.path} repeats {first_of[key].path} (same arm and seed): counted once"
-            )
+        if not job.ok:
+            kept.append(job)
             continue
-        if job.ok:
+        earlier = first_of.get(key)
+        if earlier is None:
             first_of[key] = job
-        kept.append(job)
+            kept.append(job)
+        elif _record_size(job) > _record_size(earlier):
+            notes.append(
+                f"{earlier.path} repeats {job.path} (same arm and seed): counted once, "
+                "as the later run, whose training record is richer"
+            )
+            kept = [job if k is earlier else k for k in kept]
+            first_of[key] = job
+        else:
+            notes.append(f"{job.path} repeats {earlier.path} (same arm and seed): counted once")
     return kept

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from causal_semloss.atomic import atomic_path, write_text
 from causal_semloss.errors import exit_on_user_error
 from causal_semloss.report.answer_weight import answer_weight_frame
+from causal_semloss.report.arm_findings import arm_findings, arm_findings_markdown, seed_escapes
 from causal_semloss.report.arms import assign_arms
 from causal_semloss.report.claims import claims_table, runs_frame
 from causal_semloss.report.claims_text import claims_markdown
@@ -108,9 +109,14 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
     trajectory_figures = trajectory_plots(
         trajectories, out_dir, exposure, answer_weight_frame(jobs)
     )
+    findings = pd.DataFrame()
     if trajectory_figures:
         tables["trajectory"] = trajectories
         tables["trajectory_summary"] = trajectory_summary(trajectories)
+        findings = arm_findings(trajectories, against_heuristic, answer_weight_frame(jobs))
+        if not findings.empty:
+            tables["arm_findings"] = findings
+            tables["seed_escapes"] = seed_escapes(trajectories[trajectories.role != "zero_shot"])
     for name, df in tables.items():
         write_csv(df, out_dir / f"{name}.csv")
     yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
@@ -163,6 +169,7 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         "",
         *claims_section,
         *heuristic_markdown(against_heuristic, claims_cfg.confidence),
+        *arm_findings_markdown(findings),
         *trajectory_section(trajectories, trajectory_figures),
         *rescored_section,
         "## 2. Per split",

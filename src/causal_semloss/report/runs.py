@@ -29,13 +29,14 @@ def _pct(value) -> float | None:
 
 
 def _collapse_columns(splits: dict, task: str, threshold: float, min_answers: int = 1) -> dict:
-    """Predicted %Yes per split and collapse per split (≥ threshold identical answers), counted
-    over all splits and over the informative ones: a collapse on the ID test, or on an OOD split
-    whose right answers are not themselves that one-sided, or onto the wrong answer of one that
-    is (answering No on a split that is 98% No is no sign of collapse; on one that is 100% Yes
-    it is). A run is `collapsed` when it has an informative collapse."""
+    """Predicted %Yes per split and near-constant answers per split (≥ threshold identical
+    answers), counted over all splits (`near_constant_splits`) and by the one collapse rule
+    (`collapsed_splits`, as W&B's `eval/*/collapsed_splits`): a collapse on the ID test, or on
+    an OOD split whose right answers are not themselves that one-sided, or onto the wrong answer
+    of one that is (answering No on a split that is 98% No is no sign of collapse; on one that
+    is 100% Yes it is). A run is `collapsed` when it has an informative collapse."""
     row: dict = {"collapsed_id": False}
-    counted = collapsed = informative = 0
+    counted = near_constant = informative = 0
     for split in COLLAPSE_SPLITS:
         entry = splits.get(f"{task}/{split}") or {}
         yes_rate = entry.get("yes_rate")
@@ -48,13 +49,15 @@ def _collapse_columns(splits: dict, task: str, threshold: float, min_answers: in
         if flag is None:  # too few answers to tell
             continue
         counted += 1
-        collapsed += flag
+        near_constant += flag
         informative += bool(
             split_collapsed(split, yes_rate, true_rate, threshold, entry.get("n"), min_answers)
         )
         if split == "test":
             row["collapsed_id"] = flag
-    row.update(collapsed_splits=collapsed, splits_scored=counted, collapsed_informative=informative)
+    row.update(
+        near_constant_splits=near_constant, splits_scored=counted, collapsed_splits=informative
+    )
     row["collapsed"] = informative > 0
     return row
 

@@ -72,6 +72,8 @@ def trajectory_frame(jobs: list[Job], threshold_of) -> pd.DataFrame:
                 rows.append(_row(job, task, role, point, examples, final=True))
         for probe in (job.train_metrics or {}).get("trajectory", []):
             task, split = probe["set"].split("/", 1)
+            if task not in tasks:  # a run speaks for its own task (`Job.tasks`), as its final
+                continue
             point = {**probe, "split": split, "true_yes": probe["true_yes_rate"] * probe["n"]}
             point["collapsed"] = _collapsed(split, point, threshold, min_answers)
             rows.append(_row(job, task, role, point, probe["examples"], final=False))
