@@ -85,3 +85,4 @@ def test_the_sentence_says_when_the_runs_left_collapse_and_where_they_ended():
     assert "left collapse (onto Yes) for good in 2/2 seeds, first point off it 10k–30k" in text
     assert "(last collapsed point 0–20k)" in text
     assert "×9.5" in text and "ID +0.4 [-2.0, +2.8] at heuristic level" in text
+    assert row.course in text and row.ID_vs_heuristic == "+0.4 [-2.0, +2.8] at heuristic level"

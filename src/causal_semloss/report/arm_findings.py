@@ -94,6 +94,8 @@ def arm_findings(
             found = _heuristic_row(heuristic, arm, measure)
             for column in ("difference", "ci_low", "ci_high", "label"):
                 row[f"{short}_{column}"] = None if found is None else found[column]
+        row["course"] = course(row)
+        row |= {f"{short}_vs_heuristic": held(row, short) for short in SHOWN.values()}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -125,34 +127,42 @@ def _span(low, high) -> str:
     return _k(low) if low == high else f"{_k(low)}–{_k(high)}"
 
 
-def sentence(row) -> str:
-    """One arm's finding, as the data says it."""
+def course(row) -> str:
+    """When the arm's runs were collapsed, in words."""
     n = row["seeds"]
     onto = f" (onto {row['collapsed_onto']})" if row["collapsed_onto"] else ""
     if row["escaped"] == 0 and row["ended_collapsed"] == n:
-        course = f"collapsed{onto} at every point to {_k(row['examples'])} in {n}/{n} seeds"
-    elif row["escaped"] == 0:
-        course = f"never collapsed in {n - row['ended_collapsed']}/{n} seeds"
-    else:
-        course = (
-            f"left collapse{onto} for good in {row['escaped']}/{n} seeds, first point off it "
-            f"{_span(row['escape_min'], row['escape_max'])} examples (last collapsed point "
-            f"{_span(row['last_collapsed_min'], row['last_collapsed_max'])}); "
-            f"ended collapsed in {row['ended_collapsed']}/{n}"
-        )
+        end = _k(row["examples"])
+        return f"never left collapse{onto}: collapsed at the end ({end}) in {n}/{n} seeds"
+    if row["escaped"] == 0:
+        return f"never collapsed in {n - row['ended_collapsed']}/{n} seeds"
+    return (
+        f"left collapse{onto} for good in {row['escaped']}/{n} seeds, first point off it "
+        f"{_span(row['escape_min'], row['escape_max'])} examples (last collapsed point "
+        f"{_span(row['last_collapsed_min'], row['last_collapsed_max'])}); "
+        f"ended collapsed in {row['ended_collapsed']}/{n}"
+    )
+
+
+def held(row, short: str) -> str:
+    """The arm against the heuristic on one measure: difference [CI] label ("" if unmeasured)."""
+    if row[f"{short}_label"] is None or pd.isna(row[f"{short}_difference"]):
+        return ""
+    ci = ""
+    if row[f"{short}_ci_low"] is not None and not pd.isna(row[f"{short}_ci_low"]):
+        ci = f" [{row[f'{short}_ci_low']:+.1f}, {row[f'{short}_ci_high']:+.1f}]"
+    return f"{row[f'{short}_difference']:+.1f}{ci} {row[f'{short}_label']}"
+
+
+def sentence(row) -> str:
+    """One arm's finding, as the data says it."""
+    text = course(row)
     weight = row["answer_weight_last"]
     if weight is not None and not pd.isna(weight):
-        course += f"; answer token's last logged weight ×{weight:.1f} a text token"
-    held = []
-    for short in SHOWN.values():
-        if row[f"{short}_label"] is None or pd.isna(row[f"{short}_difference"]):
-            continue
-        ci = ""
-        if row[f"{short}_ci_low"] is not None and not pd.isna(row[f"{short}_ci_low"]):
-            ci = f" [{row[f'{short}_ci_low']:+.1f}, {row[f'{short}_ci_high']:+.1f}]"
-        held.append(f"{short} {row[f'{short}_difference']:+.1f}{ci} {row[f'{short}_label']}")
-    against = f". Against the surface heuristic: {'; '.join(held)}" if held else ""
-    return f"- **{row['task']} `{row['role']}`** ({row['backbone']}): {course}{against}."
+        text += f"; answer token's last logged weight ×{weight:.1f} a text token"
+    parts = [f"{short} {held(row, short)}" for short in SHOWN.values() if held(row, short)]
+    against = f". Against the surface heuristic: {'; '.join(parts)}" if parts else ""
+    return f"- **{row['task']} `{row['role']}`** ({row['backbone']}): {text}{against}."
 
 
 def arm_findings_markdown(findings: pd.DataFrame) -> list[str]:
