@@ -283,6 +283,20 @@ def test_ablation_sentences_are_per_task_and_backbone():
     assert f"**transitivity, {IT}: what moves the paper's baseline most is the paper's" in text
 
 
+def test_an_arm_a_config_change_makes_is_held_against_its_recipes_own_arm():
+    """A constant-λ control beside the scheduled arm gets its own ablation sentence."""
+    jobs = _sweep(0.99, gain=0.3)
+    for seed, noise in enumerate(NOISE[:3]):
+        job = _job("transitivity_semantic", "transitivity", seed, id_acc=0.5 + 2 * noise)
+        job.arm_suffix = " [loss.schedule=constant(0.3)]"
+        jobs.append(job)
+    text = "\n".join(claims_markdown(runs_frame(jobs), RULES, jobs))
+    assert (
+        "loss.schedule=constant(0.3) instead of the recipe's own "
+        "(`semantic [loss.schedule=constant(0.3)]` − `semantic`): ID balanced accuracy lowers it"
+    ) in text
+
+
 def test_no_section_without_a_trained_baseline():
     jobs = [_job("base", "transitivity", 0)]
     assert claims_markdown(runs_frame(jobs), RULES, jobs) == []

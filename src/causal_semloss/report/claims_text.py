@@ -57,6 +57,19 @@ def _clear_effect(diff: Interval, margin: float) -> bool:
     return diff.has_ci and (diff.low > 0 or diff.high < 0) and abs(diff.estimate) >= margin
 
 
+def _variant_ablations(frame: pd.DataFrame, task: str, bb: str) -> list[tuple[str, str, str]]:
+    """Each arm a config change makes of a recipe (`semantic [loss.schedule=constant(0.3)]`,
+    `report.arms`) against the recipe's own arm: a constant λ against the schedule, λ = 0
+    against the constraint loss, a longer run against the budget."""
+    roles = set(frame[(frame.task == task) & (frame.backbone == bb)].role)
+    pairs = []
+    for role in sorted(roles):
+        recipe, _, change = role.partition(" [")
+        if change and recipe in roles:
+            pairs.append((role, recipe, f"{change.rstrip(']')} instead of the recipe's own"))
+    return pairs
+
+
 def ablation_sentences(frame: pd.DataFrame, claims_cfg) -> list[str]:
     """One sentence per ablation, task and backbone in the sweep, then what explains the gap."""
     conf, margin = claims_cfg.confidence, claims_cfg.equivalence_margin
@@ -64,7 +77,7 @@ def ablation_sentences(frame: pd.DataFrame, claims_cfg) -> list[str]:
     for task, bb in task_backbones(frame):
         clear: list[tuple[float, str]] = []
         said = False
-        for a, b, what in ABLATIONS:
+        for a, b, what in [*ABLATIONS, *_variant_ablations(frame, task, bb)]:
             diff = paired_difference(frame, task, a, b, "id", conf, bb)
             if diff.estimate is None:
                 continue
