@@ -14,6 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from causal_semloss.atomic import atomic_path
+
 FILES = ("config.json", "metrics.json", "result.json", "train_metrics.json")
 
 
@@ -61,7 +63,7 @@ def main(sweep: Path, dest: Path) -> None:
                 "bare_examples_per_s": None if rate is None else round(rate * batch, 1),
             }
         )
-    with open(dest / "timing.csv", "w", newline="") as handle:
+    with atomic_path(dest / "timing.csv") as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["job"])
         writer.writeheader()
         writer.writerows(rows)
