@@ -16,13 +16,23 @@ SHOWN = {  # heuristic.csv measure -> its short name in a sentence
     MEASURES["bal_adversarial"]: "adversarial",
 }
 ARM = ["backbone", "task", "role"]
+STATES = ("escaped", "off_at_last_only", "ended_collapsed", "never_collapsed")
+
+
+def _answers(rows: pd.DataFrame) -> str:
+    """The answer(s) the collapsed splits of one point gave: "Yes", "No" or "No/Yes"."""
+    found = {"Yes" if y >= 50 else "No" for y in rows["yes_rate"].dropna()}
+    return "/".join(sorted(found))
 
 
 def seed_escapes(trajectory: pd.DataFrame) -> pd.DataFrame:
-    """Per run (arm, seed): whether it was collapsed at its first point and at its last, the
-    examples seen at its first point off collapse for good (none if it ended collapsed or was
-    never collapsed), the last collapsed point before it, and the answer it had collapsed onto
-    (the ID test's majority answer at that point)."""
+    """Per run (arm, seed), over its training points (examples > 0; the untrained point is kept
+    apart as `collapsed_untrained`, since tiny backbones start collapsed): the last collapsed
+    point, the point after it, and how the run stands — `escaped` (off collapse at every point
+    after its last collapsed one, at least two), `off_at_last_only` (off only at its final
+    point: nothing later confirms it), `ended_collapsed`, or `never_collapsed`. A point where no
+    split could be judged is left out, not read as "not collapsed". `collapsed_onto`: the
+    answer(s) of the collapsed splits at the last collapsed point."""
     scored = trajectory[trajectory["split"] != "adversarial"]
     # Where a probe and the final full evaluation fall on one number of examples, the final one.
     scored = scored.sort_values([*ARM, "seed", "examples", "final"])
@@ -30,66 +40,74 @@ def seed_escapes(trajectory: pd.DataFrame) -> pd.DataFrame:
     scored = scored[scored["final"] == last_kind]
     rows = []
     for keys, run in scored.groupby([*ARM, "seed"], sort=True):
-        flagged = run["collapsed"].astype("boolean").fillna(False).astype(bool)
-        points = pd.DataFrame(
-            {
-                "collapsed": flagged.groupby(run["examples"]).any(),
-                "id_yes": run[run["split"] == "test"].groupby("examples")["yes_rate"].mean(),
-            }
-        ).sort_index()
-        collapsed = points["collapsed"].tolist()
-        examples = points.index.tolist()
+        run = run[run["collapsed"].notna()].assign(collapsed=lambda r: r["collapsed"].astype(bool))
+        untrained = run[run["examples"] == 0]
+        training = run[run["examples"] > 0]
+        points = training.groupby("examples", sort=True)["collapsed"].any()
         row = dict(zip([*ARM, "seed"], keys, strict=True))
         row |= {
             "points": len(points),
-            "last_examples": examples[-1],
-            "collapsed_first": collapsed[0],
-            "collapsed_last": collapsed[-1],
-            "escape_examples": None,
+            "last_examples": int(points.index[-1]) if len(points) else None,
+            "collapsed_untrained": bool(untrained["collapsed"].any()) if len(untrained) else None,
             "last_collapsed_examples": None,
-            "collapsed_onto": None,
+            "escape_examples": None,
+            "collapsed_onto": "",
+            "state": "never_collapsed",
         }
-        if any(collapsed):
-            last = max(i for i, c in enumerate(collapsed) if c)
-            yes = points["id_yes"].iloc[last]
-            row["collapsed_onto"] = "" if pd.isna(yes) else ("Yes" if yes >= 50 else "No")
-            row["last_collapsed_examples"] = examples[last]
-            if last + 1 < len(examples):
-                row["escape_examples"] = examples[last + 1]
+        if points.any():
+            last = int(points[points].index.max())
+            row["last_collapsed_examples"] = last
+            at_last = training[(training["examples"] == last) & training["collapsed"]]
+            row["collapsed_onto"] = _answers(at_last)
+            after = points.index[points.index > last]
+            if len(after) == 0:
+                row["state"] = "ended_collapsed"
+            else:
+                row["escape_examples"] = int(after[0])
+                row["state"] = "escaped" if len(after) >= 2 else "off_at_last_only"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _range(values: pd.Series) -> tuple[int | None, int | None]:
+    values = values.dropna()
+    return (int(values.min()), int(values.max())) if len(values) else (None, None)
 
 
 def arm_findings(
     trajectory: pd.DataFrame, heuristic: pd.DataFrame, weights: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per trained arm with trajectories: seeds, how many began and ended collapsed,
-    the range of escape points, the answer token's last logged weight, and the difference to the
-    heuristic (with CI and label) on the ID test, OOD mean and adversarial set."""
+    """One row per trained arm with trajectories: how many seeds escaped collapse for good (and
+    where), were off it only at their last point, ended collapsed or never collapsed; the
+    answer token's last logged weight; the difference to the heuristic (with CI and label) on
+    the ID test, OOD mean and adversarial set; and the same as words (`course`, `*_vs_heuristic`)."""
     if trajectory.empty or not (~trajectory["final"]).any():
         return pd.DataFrame()
     escapes = seed_escapes(trajectory[trajectory["role"] != "zero_shot"])
     rows = []
     for keys, runs in escapes.groupby(ARM, sort=True):
         arm = dict(zip(ARM, keys, strict=True))
-        escaped_runs = runs.dropna(subset=["escape_examples"])
-        escaped = escaped_runs["escape_examples"]
-        before = escaped_runs["last_collapsed_examples"]
-        onto = sorted({o for o in runs["collapsed_onto"].dropna() if o})
+        states = runs["state"].value_counts()
+        escaped = runs[runs["state"] == "escaped"]
+        late = runs[runs["state"] == "off_at_last_only"]
+        onto = sorted({a for o in runs["collapsed_onto"] if o for a in o.split("/")})
         row = arm | {
             "seeds": len(runs),
             "examples": int(runs["last_examples"].max()),
             "points_min": int(runs["points"].min()),
-            "collapsed_first": int(runs["collapsed_first"].sum()),
+            "points_max": int(runs["points"].max()),
+            "collapsed_untrained": int(runs["collapsed_untrained"].eq(True).sum()),
             "collapsed_onto": "/".join(onto),
-            "escaped": len(escaped),
-            "escape_min": int(escaped.min()) if len(escaped) else None,
-            "escape_max": int(escaped.max()) if len(escaped) else None,
-            "last_collapsed_min": int(before.min()) if len(before) else None,
-            "last_collapsed_max": int(before.max()) if len(before) else None,
-            "ended_collapsed": int(runs["collapsed_last"].sum()),
-            "answer_weight_last": _last_weight(weights, arm),
+            **{state: int(states.get(state, 0)) for state in STATES},
         }
+        row["escape_min"], row["escape_max"] = _range(escaped["escape_examples"])
+        row["last_collapsed_min"], row["last_collapsed_max"] = _range(
+            escaped["last_collapsed_examples"]
+        )
+        row["late_last_collapsed_min"], row["late_last_collapsed_max"] = _range(
+            late["last_collapsed_examples"]
+        )
+        row["answer_weight_last"] = _last_weight(weights, arm)
         for measure, short in SHOWN.items():
             found = _heuristic_row(heuristic, arm, measure)
             for column in ("difference", "ci_low", "ci_high", "label"):
@@ -128,20 +146,30 @@ def _span(low, high) -> str:
 
 
 def course(row) -> str:
-    """When the arm's runs were collapsed, in words."""
-    n = row["seeds"]
+    """How the arm's runs stood against collapse during training, in words."""
+    n, end = row["seeds"], _k(row["examples"])
     onto = f" (onto {row['collapsed_onto']})" if row["collapsed_onto"] else ""
-    if row["escaped"] == 0 and row["ended_collapsed"] == n:
-        end = _k(row["examples"])
-        return f"never left collapse{onto}: collapsed at the end ({end}) in {n}/{n} seeds"
-    if row["escaped"] == 0:
-        return f"never collapsed in {n - row['ended_collapsed']}/{n} seeds"
-    return (
-        f"left collapse{onto} for good in {row['escaped']}/{n} seeds, first point off it "
-        f"{_span(row['escape_min'], row['escape_max'])} examples (last collapsed point "
-        f"{_span(row['last_collapsed_min'], row['last_collapsed_max'])}); "
-        f"ended collapsed in {row['ended_collapsed']}/{n}"
-    )
+    parts = []
+    if row["escaped"]:
+        parts.append(
+            f"left collapse{onto} for good in {row['escaped']}/{n} seeds, first point off it "
+            f"{_span(row['escape_min'], row['escape_max'])} examples (last collapsed point "
+            f"{_span(row['last_collapsed_min'], row['last_collapsed_max'])})"
+        )
+    if row["off_at_last_only"]:
+        parts.append(
+            f"off collapse only at the last point ({end}) in {row['off_at_last_only']}/{n} "
+            f"(last collapsed point "
+            f"{_span(row['late_last_collapsed_min'], row['late_last_collapsed_max'])})"
+        )
+    if row["ended_collapsed"]:
+        parts.append(f"collapsed{onto} at the end ({end}) in {row['ended_collapsed']}/{n}")
+    if row["never_collapsed"]:
+        parts.append(f"never collapsed during training in {row['never_collapsed']}/{n}")
+    text = "; ".join(parts)
+    if row["points_min"] != row["points_max"]:
+        text += f" (probe grids differ: {row['points_min']}–{row['points_max']} points a run)"
+    return text
 
 
 def held(row, short: str) -> str:
@@ -172,12 +200,14 @@ def arm_findings_markdown(findings: pd.DataFrame) -> list[str]:
     return [
         "## What each arm showed",
         "",
-        "Per trained arm, from trajectory.csv (a run is collapsed at a point when the one rule "
-        "flags the ID test or any OOD split) and heuristic.csv (run − surface heuristic, paired "
-        "by seed, 95% CI). A run *left collapse for good* between its last collapsed point and "
-        "the point after it, the first point off collapse (seed_escapes.csv: both, per seed). "
-        "The answer token's weight is the logged one "
-        "(1 under whole-text CE, 1 + λT with λ·L_sem; it counts only the labelled answer's CE).",
+        "Per trained arm, from trajectory.csv (a run is collapsed at a training point when the "
+        "one rule flags the ID test or any OOD split; the untrained point at 0 examples is left "
+        "out) and heuristic.csv (run − surface heuristic, paired by seed, 95% CI). A run *left "
+        "collapse for good* between its last collapsed point and the next, and was off it at "
+        "every later point (two at least); one off it *only at the last point* has nothing "
+        "later to confirm it (seed_escapes.csv: each seed). The answer token's weight is the "
+        "last logged one, relative to one text token: 1 under whole-text CE, 1 + λT with "
+        "λ·L_sem, λT under the authors' CE bug; it counts only the labelled answer's CE.",
         "",
         *[sentence(row) for _, row in findings.iterrows()],
         "",
