@@ -86,9 +86,9 @@ def test_a_rerun_of_an_older_run_is_a_repeat_once_the_keys_only_it_has_are_set_a
 
 
 def test_of_two_copies_of_a_run_the_one_with_the_finer_trajectory_is_drawn(tmp_path):
-    """claims_controls reran claims_full's `cebug` seeds with a probe every 10k examples: the
-    final scores are the same, so either copy counts the seed once, but only the rerun's
-    trajectory times an escape to 10k. The richer record is kept, wherever it sits."""
+    """claims_controls reran claims_full's `cebug` and `semantic` seeds with a probe every 10k
+    examples: either copy counts the seed once, but only the rerun's trajectory times an escape
+    to 10k. The richer record is kept (scores and all), wherever it sits."""
 
     def finer(run_dir):
         train = json.loads((run_dir / "train_metrics.json").read_text())

@@ -91,9 +91,12 @@ def _record_size(job: Job) -> tuple[int, int]:
 
 
 def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
-    """The group with each finished (fingerprint, seed) once, noted. Repeats end with the same
-    model, so which copy is kept changes no final score; the one with the richer training record
-    (`_record_size`: a rerun with a finer trajectory grid) is kept, else the earlier one."""
+    """The group with each finished (fingerprint, seed) once, noted. Two copies of one seed need
+    not end with the same model: a rerun on another device or thread count sums in another order,
+    and over thousands of steps that can move the final scores (claims_full's CUDA `semantic`
+    seed 0 ended at ID 83.1, its CPU rerun in claims_controls at 86.7). The copy with the richer
+    training record (`_record_size`: a rerun with a finer trajectory grid) is kept, else the
+    earlier one, and the note names the one counted."""
     first_of: dict[tuple, Job] = {}
     kept: list[Job] = []
     for job in group:
@@ -108,7 +111,7 @@ def _without_repeats(group: list[Job], notes: list[str]) -> list[Job]:
         elif _record_size(job) > _record_size(earlier):
             notes.append(
                 f"{earlier.path} repeats {job.path} (same arm and seed): counted once, "
-                "as the later run, whose training record is richer"
+                "as the later run (its scores), whose training record is richer"
             )
             kept = [job if k is earlier else k for k in kept]
             first_of[key] = job
