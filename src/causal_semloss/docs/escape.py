@@ -51,7 +51,7 @@ def escape_table(repo: Path, runs_dir: str, task: str, recipe: str) -> str:
                 f"| {row['seed']} | {row['last_out']:,} | {row['first_in']:,} | {row['lambda']:.3f} |"
             )
         else:
-            lines.append(f"| {row['seed']} | never left | — | — |")
+            lines.append(f"| {row['seed']} | not off it for good | — | — |")
     source = (
         f"(the training monitor: the ID validation set only, from `{runs_dir}/{task}_{recipe}_*"
         "/train_metrics.json`, `validation`; the report's collapse rule, on the ID test and every "
