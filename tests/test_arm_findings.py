@@ -104,7 +104,7 @@ def test_the_sentence_says_how_every_seed_stood_and_where_the_arm_ended():
             "answer_weight": [1.0, 9.5],
         }
     )
-    row = arm_findings(frame, heuristic, weights).iloc[0]
+    row = arm_findings(seed_escapes(frame), heuristic, weights).iloc[0]
     assert (row.escaped, row.off_at_last_only, row.ended_collapsed) == (2, 1, 1)
     text = sentence(row)
     assert "left collapse (onto Yes) for good in 2/4 seeds, first point off it 20k–30k" in text

@@ -33,7 +33,9 @@ def seed_escapes(trajectory: pd.DataFrame) -> pd.DataFrame:
     point: nothing later confirms it), `ended_collapsed`, or `never_collapsed`. A point where no
     split could be judged is left out, not read as "not collapsed". `collapsed_onto`: the
     answer(s) of the collapsed splits at the last collapsed point."""
-    scored = trajectory[trajectory["split"] != "adversarial"]
+    scored = trajectory[
+        (trajectory["split"] != "adversarial") & (trajectory["role"] != "zero_shot")
+    ]
     # Where a probe and the final full evaluation fall on one number of examples, the final one.
     scored = scored.sort_values([*ARM, "seed", "examples", "final"])
     last_kind = scored.groupby([*ARM, "seed", "examples"])["final"].transform("max")
@@ -75,15 +77,14 @@ def _range(values: pd.Series) -> tuple[int | None, int | None]:
 
 
 def arm_findings(
-    trajectory: pd.DataFrame, heuristic: pd.DataFrame, weights: pd.DataFrame
+    escapes: pd.DataFrame, heuristic: pd.DataFrame, weights: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per trained arm with trajectories: how many seeds escaped collapse for good (and
+    """One row per trained arm, from its seeds' `seed_escapes`: how many seeds escaped collapse for good (and
     where), were off it only at their last point, ended collapsed or never collapsed; the
     answer token's last logged weight; the difference to the heuristic (with CI and label) on
     the ID test, OOD mean and adversarial set; and the same as words (`course`, `*_vs_heuristic`)."""
-    if trajectory.empty or not (~trajectory["final"]).any():
+    if escapes.empty:
         return pd.DataFrame()
-    escapes = seed_escapes(trajectory[trajectory["role"] != "zero_shot"])
     rows = []
     for keys, runs in escapes.groupby(ARM, sort=True):
         arm = dict(zip(ARM, keys, strict=True))

@@ -106,17 +106,17 @@ def build_report(sweep_dirs: list[Path], out_dir: Path) -> Path:
         tables["claims"] = claims_table(runs, claims_cfg)
     trajectories = trajectory_frame(jobs, collapse_threshold)
     exposure = paper_numbers()["training_exposure"]["examples_seen"]
-    trajectory_figures = trajectory_plots(
-        trajectories, out_dir, exposure, answer_weight_frame(jobs)
-    )
+    weights = answer_weight_frame(jobs)
+    trajectory_figures = trajectory_plots(trajectories, out_dir, exposure, weights)
     findings = pd.DataFrame()
     if trajectory_figures:
         tables["trajectory"] = trajectories
         tables["trajectory_summary"] = trajectory_summary(trajectories)
-        findings = arm_findings(trajectories, against_heuristic, answer_weight_frame(jobs))
+        escapes = seed_escapes(trajectories)
+        findings = arm_findings(escapes, against_heuristic, weights)
         if not findings.empty:
             tables["arm_findings"] = findings
-            tables["seed_escapes"] = seed_escapes(trajectories[trajectories.role != "zero_shot"])
+            tables["seed_escapes"] = escapes
     for name, df in tables.items():
         write_csv(df, out_dir / f"{name}.csv")
     yes_plot = yes_rate_plot(per_split, out_dir / "yes_rate.png")
